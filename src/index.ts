@@ -1,0 +1,15 @@
+export { BufferedMailTransport } from './transport';
+export type { DeliveryWarning, MailSentInfo } from './transport';
+export { utcTimestamp } from './utc-timestamp';
+export type { UtcTimestampOptions } from './utc-timestamp';
+export { defaultLineFormat } from './line-format';
+export type {
+  BufferedMailTransportOptions,
+  LogEntry,
+  MailBatch,
+  MailMessage,
+  MailTransporter,
+  SmtpAuth,
+  SmtpOptions,
+  SmtpTlsOptions,
+} from './options';

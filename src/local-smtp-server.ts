@@ -1,0 +1,166 @@
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { generate } from 'selfsigned';
+import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+
+/** A mail as the local server received it. */
+export interface ReceivedMail {
+  /** The raw message as it arrived. */
+  raw: Buffer;
+  /** The message parsed by mailparser. */
+  parsed: ParsedMail;
+  /** The envelope sender and recipients. */
+  envelope: { from: string | false; to: string[] };
+  /** Whether the session was encrypted when the mail was sent. */
+  secure: boolean;
+  /** The negotiated TLS protocol, e.g. `TLSv1.3`. */
+  tlsProtocol: string | undefined;
+  /** The authenticated user, if any. */
+  user: string | undefined;
+}
+
+/** One AUTH command, successful or not. */
+export interface AuthAttempt {
+  username: string | undefined;
+  secure: boolean;
+  accepted: boolean;
+}
+
+export interface LocalSmtpServerOptions {
+  /** Accepted credentials. @default { user: 'demo', pass: <random> } */
+  credentials?: { user: string; pass: string };
+  /** Extra smtp-server options that override the secure defaults, to make the server misbehave. */
+  serverOptions?: Partial<SMTPServerOptions>;
+}
+
+/** An SMTP server on 127.0.0.1 that requires STARTTLS and AUTH, with a certificate made at start. */
+export interface LocalSmtpServer {
+  readonly host: '127.0.0.1';
+  readonly port: number;
+  /** The server's self-signed certificate (PEM): trust it through `tls.ca`. */
+  readonly ca: string;
+  readonly credentials: { user: string; pass: string };
+  readonly mails: ReceivedMail[];
+  readonly authAttempts: AuthAttempt[];
+  /** Resolves once `count` mails have arrived. */
+  waitForMails(count: number, timeoutMs?: number): Promise<ReceivedMail[]>;
+  close(): Promise<void>;
+}
+
+/** A fresh self-signed certificate for 127.0.0.1 and localhost, valid for a day. */
+export async function generateCertificate(): Promise<{ key: string; cert: string }> {
+  const now = Date.now();
+  const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
+    keySize: 2048,
+    notBeforeDate: new Date(now - 60_000),
+    notAfterDate: new Date(now + 24 * 3600_000),
+    extensions: [
+      { name: 'basicConstraints', cA: true },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, keyCertSign: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 2, value: 'localhost' },
+          { type: 7, ip: '127.0.0.1' },
+        ],
+      },
+    ],
+  });
+  return { key: pems.private, cert: pems.cert };
+}
+
+function tlsProtocolOf(session: SMTPServerSession): string | undefined {
+  const options = session.tlsOptions as { version?: string; standardName?: string } | false;
+  return options ? options.version : undefined;
+}
+
+/** Starts the server on an ephemeral port of 127.0.0.1. */
+export async function startLocalSmtpServer(options: LocalSmtpServerOptions = {}): Promise<LocalSmtpServer> {
+  const { key, cert } = await generateCertificate();
+  const credentials = options.credentials ?? { user: 'demo', pass: `demo-${Math.random().toString(36).slice(2)}` };
+  const mails: ReceivedMail[] = [];
+  const authAttempts: AuthAttempt[] = [];
+  const waiters = new Set<() => void>();
+  const notify = () => waiters.forEach((check) => check());
+
+  const server = new SMTPServer({
+    secure: false,
+    key,
+    cert,
+    authMethods: ['PLAIN', 'LOGIN'],
+    allowInsecureAuth: false,
+    disableReverseLookup: true,
+    logger: false,
+    onAuth(auth, session, callback) {
+      const accepted = auth.username === credentials.user && auth.password === credentials.pass;
+      authAttempts.push({ username: auth.username, secure: session.secure, accepted });
+      if (!accepted) {
+        const error = new Error('Invalid username or password') as Error & { responseCode: number };
+        error.responseCode = 535;
+        callback(error);
+        return;
+      }
+      callback(null, { user: auth.username });
+    },
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        simpleParser(raw).then(
+          (parsed) => {
+            mails.push({
+              raw,
+              parsed,
+              envelope: {
+                from: session.envelope.mailFrom ? session.envelope.mailFrom.address : false,
+                to: session.envelope.rcptTo.map((recipient) => recipient.address),
+              },
+              secure: session.secure,
+              tlsProtocol: tlsProtocolOf(session),
+              user: typeof session.user === 'string' ? session.user : undefined,
+            });
+            callback();
+            notify();
+          },
+          (error: Error) => callback(error),
+        );
+      });
+    },
+    ...options.serverOptions,
+  });
+  server.on('error', () => undefined);
+
+  await new Promise<void>((resolve, reject) => {
+    server.server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const address = server.server.address();
+  if (address === null || typeof address === 'string') throw new Error('The SMTP server has no TCP address');
+
+  return {
+    host: '127.0.0.1',
+    port: address.port,
+    ca: cert,
+    credentials,
+    mails,
+    authAttempts,
+    waitForMails(count, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (mails.length < count) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(mails.slice(0, count));
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`Expected ${count} mails, received ${mails.length} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

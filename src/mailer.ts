@@ -1,0 +1,133 @@
+import nodemailer from 'nodemailer';
+import type { SMTPPoolOptions, Transporter } from 'nodemailer';
+import type { MailMessage, MailTransporter, ResolvedSmtpOptions } from './options';
+
+/** Sends the mails of one transport; the only place that knows about nodemailer. */
+export interface Mailer {
+  send(message: MailMessage): Promise<{ messageId?: string }>;
+  /** Called when no mail is waiting: lets go of the connection so that it keeps no process alive. */
+  release(): void;
+  /** Called once, when the transport closes. */
+  close(): void;
+}
+
+/** An Error as nodemailer and smtp-server report them: a stable `code`, plus the SMTP reply. */
+export interface SmtpError extends Error {
+  code?: string;
+  responseCode?: number;
+  command?: string;
+  response?: string;
+}
+
+/** The nodemailer options that make STARTTLS mandatory and certificates verified. */
+export function smtpTransportOptions(smtp: ResolvedSmtpOptions): SMTPPoolOptions {
+  return {
+    pool: true,
+    // One conversation at a time keeps mails in log order; the pool reuses it across batches.
+    maxConnections: 1,
+    host: smtp.host,
+    port: smtp.port,
+    secure: smtp.secure,
+    // Without this, nodemailer sends the credentials and the mail in clear text to a server that
+    // does not offer STARTTLS.
+    requireTLS: !smtp.secure,
+    ignoreTLS: false,
+    opportunisticTLS: false,
+    ...(smtp.auth && { auth: { user: smtp.auth.user, pass: smtp.auth.pass } }),
+    ...(smtp.name !== undefined && { name: smtp.name }),
+    tls: {
+      rejectUnauthorized: smtp.tls?.rejectUnauthorized ?? true,
+      minVersion: smtp.tls?.minVersion ?? 'TLSv1.2',
+      ...(smtp.tls?.ca !== undefined && { ca: smtp.tls.ca }),
+      ...(smtp.tls?.servername !== undefined && { servername: smtp.tls.servername }),
+    },
+    ...(smtp.connectionTimeoutMs !== undefined && { connectionTimeout: smtp.connectionTimeoutMs }),
+    ...(smtp.greetingTimeoutMs !== undefined && { greetingTimeout: smtp.greetingTimeoutMs }),
+    ...(smtp.socketTimeoutMs !== undefined && { socketTimeout: smtp.socketTimeoutMs }),
+    logger: false,
+    debug: false,
+  };
+}
+
+/** Forms in which a password could appear in a server reply or an error: raw and SASL-encoded. */
+export function secretForms(smtp: ResolvedSmtpOptions | undefined): string[] {
+  const auth = smtp?.auth;
+  if (!auth) return [];
+  const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+  return [
+    auth.pass,
+    base64(auth.pass),
+    base64(`\u0000${auth.user}\u0000${auth.pass}`),
+    base64(`${auth.user}\u0000${auth.user}\u0000${auth.pass}`),
+    encodeURIComponent(auth.pass),
+  ].filter((form, index, all) => form.length > 0 && all.indexOf(form) === index);
+}
+
+function redact(text: string, secrets: readonly string[]): string {
+  return secrets.reduce((result, secret) => result.split(secret).join('[redacted]'), text);
+}
+
+/**
+ * A copy of a delivery error that keeps `code`, `responseCode`, `command` and `response`, with
+ * every form of the password removed from all of them.
+ */
+export function sanitizeError(error: unknown, secrets: readonly string[], context: string): SmtpError {
+  const source = (error instanceof Error ? error : new Error(String(error))) as SmtpError;
+  const clean = new Error(redact(`${context}: ${source.message}`, secrets)) as SmtpError;
+  if (typeof source.code === 'string') clean.code = source.code;
+  if (typeof source.responseCode === 'number') clean.responseCode = source.responseCode;
+  if (typeof source.command === 'string') clean.command = redact(source.command, secrets);
+  if (typeof source.response === 'string') clean.response = redact(source.response, secrets);
+  clean.stack = `${clean.name}: ${clean.message}`;
+  return clean;
+}
+
+class SmtpMailer implements Mailer {
+  private transporter: Transporter | undefined;
+
+  constructor(private readonly options: SMTPPoolOptions) {}
+
+  send(message: MailMessage): Promise<{ messageId?: string }> {
+    this.transporter ??= this.createTransporter();
+    return this.transporter.sendMail(message);
+  }
+
+  release(): void {
+    this.transporter?.close();
+    this.transporter = undefined;
+  }
+
+  close(): void {
+    this.release();
+  }
+
+  private createTransporter(): Transporter {
+    const transporter = nodemailer.createTransport(this.options);
+    // A failure of the pool also fails the sendMail() it belongs to, which is where it is reported;
+    // left without a listener, this event would crash the process.
+    transporter.on('error', () => undefined);
+    return transporter;
+  }
+}
+
+class CustomMailer implements Mailer {
+  constructor(private readonly transporter: MailTransporter) {}
+
+  send(message: MailMessage): Promise<{ messageId?: string }> {
+    // A transporter that throws instead of rejecting is treated the same way.
+    return Promise.resolve().then(() => this.transporter.sendMail(message));
+  }
+
+  release(): void {}
+
+  close(): void {
+    this.transporter.close?.();
+  }
+}
+
+/** The mailer for a transport: an SMTP pool with TLS enforced, or the user's own transporter. */
+export function createMailer(options: { smtp?: ResolvedSmtpOptions; transporter?: MailTransporter }): Mailer {
+  if (options.transporter) return new CustomMailer(options.transporter);
+  if (!options.smtp) throw new TypeError('Expected `smtp` or `transporter`');
+  return new SmtpMailer(smtpTransportOptions(options.smtp));
+}

@@ -1,0 +1,333 @@
+import type { SecureVersion } from 'node:tls';
+import type { Format, TransformableInfo } from 'logform';
+
+/** A log entry as the transport received it, after its `format` ran. */
+export type LogEntry = TransformableInfo;
+
+/** TLS settings for the SMTP connection; certificates are always verified unless said otherwise. */
+export interface SmtpTlsOptions {
+  /** Extra certificate authorities to trust (PEM), for a relay with a private CA. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Host name to verify the server certificate against, when it differs from `host`. */
+  servername?: string;
+  /**
+   * Set to `false` only for a server whose certificate cannot be verified; it exposes the
+   * credentials and the log content to anyone on the path.
+   * @default true
+   */
+  rejectUnauthorized?: boolean;
+  /**
+   * Lowest TLS version accepted.
+   * @default 'TLSv1.2'
+   */
+  minVersion?: SecureVersion;
+}
+
+/** Credentials for SMTP AUTH. */
+export interface SmtpAuth {
+  user: string;
+  pass: string;
+}
+
+/** How to reach an SMTP server. */
+export interface SmtpOptions {
+  /** Host name or IP address of the SMTP server. */
+  host: string;
+  /**
+   * TCP port of the SMTP server.
+   * @default 587
+   */
+  port?: number;
+  /**
+   * `true` for implicit TLS (usually port 465); `false` for a plain connection that must be
+   * upgraded with STARTTLS before anything else is sent.
+   * @default false
+   */
+  secure?: boolean;
+  /** Credentials for SMTP AUTH; only ever sent over TLS. */
+  auth?: SmtpAuth;
+  /** TLS settings. */
+  tls?: SmtpTlsOptions;
+  /**
+   * How long to wait for the TCP connection, in milliseconds.
+   * @default 10000
+   */
+  connectionTimeoutMs?: number;
+  /**
+   * How long to wait for the server greeting once connected, in milliseconds.
+   * @default 10000
+   */
+  greetingTimeoutMs?: number;
+  /**
+   * How long a connection may stay silent during a conversation, in milliseconds.
+   * @default 60000
+   */
+  socketTimeoutMs?: number;
+  /**
+   * Host name announced in EHLO.
+   * @default os.hostname()
+   */
+  name?: string;
+}
+
+/** The message handed to a transporter: the fields nodemailer's `sendMail` understands. */
+export interface MailMessage {
+  from: string;
+  to: string[];
+  cc?: string[];
+  bcc?: string[];
+  subject: string;
+  text: string;
+}
+
+/** Anything that sends a message the way a nodemailer transporter does. */
+export interface MailTransporter {
+  sendMail(message: MailMessage): Promise<{ messageId?: string }>;
+  close?(): void;
+}
+
+/** What a `subject` function is given. */
+export interface MailBatch {
+  /** The entries of this mail, in log order. */
+  readonly entries: readonly LogEntry[];
+  /** The number of entries. */
+  readonly count: number;
+  /** The host name of the machine that logged them. */
+  readonly hostname: string;
+}
+
+/** Options of `new BufferedMailTransport(options)`. */
+export interface BufferedMailTransportOptions {
+  /** The SMTP server to send through. Exactly one of `smtp` and `transporter`. */
+  smtp?: SmtpOptions;
+  /**
+   * Any nodemailer transporter (SES, sendmail, a pooled relay...), used instead of `smtp`.
+   * Closed when this transport closes.
+   */
+  transporter?: MailTransporter;
+  /** Sender address, e.g. `'App <app@example.com>'`. */
+  from: string;
+  /** Recipient address or addresses. */
+  to: string | string[];
+  /** Copy recipients. */
+  cc?: string | string[];
+  /** Blind copy recipients. */
+  bcc?: string | string[];
+  /**
+   * Subject of each mail, or a function of the batch that returns it.
+   * @default '<count> log entries from <hostname>'
+   */
+  subject?: string | ((batch: MailBatch) => string);
+  /**
+   * Entries per mail: when the buffer holds this many, they are mailed together.
+   * @default 100
+   */
+  capacity?: number;
+  /**
+   * logform format applied to each entry when it is logged.
+   * @default defaultLineFormat()
+   */
+  format?: Format;
+  /** Most verbose level this transport accepts; the logger's level when not set. */
+  level?: string;
+  /** When true, the transport accepts nothing. */
+  silent?: boolean;
+  /** Mail uncaught exceptions too (winston's `handleExceptions`). */
+  handleExceptions?: boolean;
+  /** Mail unhandled rejections too (winston's `handleRejections`). */
+  handleRejections?: boolean;
+}
+
+/** SMTP settings after validation and defaults. */
+export type ResolvedSmtpOptions = Readonly<SmtpOptions & { port: number; secure: boolean }>;
+
+/** Options after validation and defaults; frozen. */
+export interface ResolvedOptions {
+  readonly smtp?: ResolvedSmtpOptions;
+  readonly transporter?: MailTransporter;
+  readonly from: string;
+  readonly to: readonly string[];
+  readonly cc: readonly string[];
+  readonly bcc: readonly string[];
+  readonly subject?: string | ((batch: MailBatch) => string);
+  readonly capacity: number;
+}
+
+export const DEFAULT_CAPACITY = 100;
+export const DEFAULT_SMTP_PORT = 587;
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `\`${JSON.stringify(value)}\` (string)`;
+  if (value === null) return '`null`';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'function') return 'a function';
+  return `\`${String(value)}\` (${typeof value})`;
+}
+
+function expected(name: string, expectation: string, value: unknown): string {
+  return `Expected \`${name}\` to be ${expectation}, got ${describe(value)}`;
+}
+
+// Control characters in an address could end a header line early and start another one.
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
+function resolveAddressList(name: string, value: unknown, required: boolean): string[] {
+  if (value === undefined && !required) return [];
+  const list = typeof value === 'string' ? [value] : value;
+  if (!Array.isArray(list) || (required && list.length === 0)) {
+    throw new TypeError(expected(name, 'an e-mail address or a non-empty array of them', value));
+  }
+  list.forEach((address: unknown, index) => {
+    const label = Array.isArray(value) ? `${name}[${index}]` : name;
+    resolveAddress(label, address);
+  });
+  return [...(list as string[])];
+}
+
+function resolveAddress(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '' || !value.includes('@')) {
+    throw new TypeError(expected(name, 'an e-mail address', value));
+  }
+  if (CONTROL_CHARACTERS.test(value)) {
+    throw new TypeError(`Expected \`${name}\` to be an e-mail address without line breaks or control characters`);
+  }
+  return value;
+}
+
+function resolveInteger(name: string, value: unknown, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  const expectation =
+    max < Number.MAX_SAFE_INTEGER
+      ? `an integer from ${min} to ${max}`
+      : min === 1
+        ? 'a positive integer'
+        : 'a non-negative integer';
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new TypeError(expected(name, expectation, value));
+  }
+  if (value < min || value > max) {
+    throw new RangeError(expected(name, expectation, value));
+  }
+  return value;
+}
+
+function resolveOptionalPositiveInteger(name: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  return resolveInteger(name, value, 1, Number.MAX_SAFE_INTEGER, 0);
+}
+
+function resolveBoolean(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new TypeError(expected(name, 'a boolean', value));
+  return value;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const TLS_VERSIONS: readonly SecureVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
+
+function resolveTls(value: unknown): SmtpTlsOptions | undefined {
+  if (value === undefined) return undefined;
+  if (!isObject(value)) throw new TypeError(expected('smtp.tls', 'an object', value));
+  const { ca, servername, rejectUnauthorized, minVersion } = value;
+  if (servername !== undefined && (typeof servername !== 'string' || servername === '')) {
+    throw new TypeError(expected('smtp.tls.servername', 'a non-empty string', servername));
+  }
+  if (minVersion !== undefined && !TLS_VERSIONS.includes(minVersion as SecureVersion)) {
+    throw new TypeError(expected('smtp.tls.minVersion', `one of ${TLS_VERSIONS.join(', ')}`, minVersion));
+  }
+  const isCa = (item: unknown) => typeof item === 'string' || Buffer.isBuffer(item);
+  if (ca !== undefined && !isCa(ca) && !(Array.isArray(ca) && ca.every(isCa))) {
+    throw new TypeError(expected('smtp.tls.ca', 'a PEM string, a Buffer or an array of them', ca));
+  }
+  return Object.freeze({
+    ...(ca !== undefined && { ca: ca as SmtpTlsOptions['ca'] }),
+    ...(servername !== undefined && { servername: servername as string }),
+    rejectUnauthorized: resolveBoolean('smtp.tls.rejectUnauthorized', rejectUnauthorized, true),
+    minVersion: (minVersion as SecureVersion | undefined) ?? 'TLSv1.2',
+  });
+}
+
+function resolveAuth(value: unknown): SmtpAuth | undefined {
+  if (value === undefined) return undefined;
+  if (!isObject(value)) throw new TypeError(expected('smtp.auth', 'an object with `user` and `pass`', value));
+  const { user, pass } = value;
+  if (typeof user !== 'string' || user === '') {
+    throw new TypeError(expected('smtp.auth.user', 'a non-empty string', user));
+  }
+  if (typeof pass !== 'string' || pass === '') {
+    // The value is deliberately not echoed: it is a secret, even when it is of the wrong type.
+    throw new TypeError('Expected `smtp.auth.pass` to be a non-empty string');
+  }
+  return Object.freeze({ user, pass });
+}
+
+function resolveSmtp(value: unknown): ResolvedOptions['smtp'] {
+  if (!isObject(value)) throw new TypeError(expected('smtp', 'an object with at least `host`', value));
+  const { host, port, secure, auth, tls, connectionTimeoutMs, greetingTimeoutMs, socketTimeoutMs, name } = value;
+  if (typeof host !== 'string' || host.trim() === '') {
+    throw new TypeError(expected('smtp.host', 'a non-empty host name', host));
+  }
+  if (name !== undefined && (typeof name !== 'string' || name.trim() === '' || CONTROL_CHARACTERS.test(name))) {
+    throw new TypeError(expected('smtp.name', 'a host name', name));
+  }
+  const resolvedAuth = resolveAuth(auth);
+  const resolvedTls = resolveTls(tls);
+  const timeouts = {
+    connectionTimeoutMs: resolveOptionalPositiveInteger('smtp.connectionTimeoutMs', connectionTimeoutMs),
+    greetingTimeoutMs: resolveOptionalPositiveInteger('smtp.greetingTimeoutMs', greetingTimeoutMs),
+    socketTimeoutMs: resolveOptionalPositiveInteger('smtp.socketTimeoutMs', socketTimeoutMs),
+  };
+  return Object.freeze({
+    host,
+    port: resolveInteger('smtp.port', port, 1, 65535, DEFAULT_SMTP_PORT),
+    secure: resolveBoolean('smtp.secure', secure, false),
+    ...(resolvedAuth && { auth: resolvedAuth }),
+    ...(resolvedTls && { tls: resolvedTls }),
+    ...(name !== undefined && { name: name as string }),
+    ...Object.fromEntries(Object.entries(timeouts).filter(([, ms]) => ms !== undefined)),
+  });
+}
+
+function resolveTransporter(value: unknown): MailTransporter {
+  if (!isObject(value) || typeof value.sendMail !== 'function') {
+    throw new TypeError(expected('transporter', 'an object with a `sendMail(message)` method', value));
+  }
+  return value as unknown as MailTransporter;
+}
+
+/**
+ * Validates the options of a `BufferedMailTransport`, applies the defaults and returns them frozen.
+ * Throws a `TypeError` or `RangeError` that names the option at fault; never echoes a password.
+ */
+export function resolveOptions(options: BufferedMailTransportOptions): ResolvedOptions {
+  if (!isObject(options)) {
+    throw new TypeError(expected('options', 'an object with `from`, `to` and `smtp` or `transporter`', options));
+  }
+  const hasSmtp = options.smtp !== undefined;
+  const hasTransporter = options.transporter !== undefined;
+  if (hasSmtp === hasTransporter) {
+    throw new TypeError(
+      hasSmtp
+        ? 'Expected exactly one of `smtp` and `transporter`, got both'
+        : 'Expected exactly one of `smtp` (an SMTP server) and `transporter` (a nodemailer transporter), got neither',
+    );
+  }
+  const { subject } = options;
+  if (subject !== undefined && typeof subject !== 'string' && typeof subject !== 'function') {
+    throw new TypeError(expected('subject', 'a string or a function of the batch', subject));
+  }
+  return Object.freeze({
+    ...(hasSmtp && { smtp: resolveSmtp(options.smtp) }),
+    ...(hasTransporter && { transporter: resolveTransporter(options.transporter) }),
+    from: resolveAddress('from', options.from),
+    to: Object.freeze(resolveAddressList('to', options.to, true)),
+    cc: Object.freeze(resolveAddressList('cc', options.cc, false)),
+    bcc: Object.freeze(resolveAddressList('bcc', options.bcc, false)),
+    ...(subject !== undefined && { subject }),
+    capacity: resolveInteger('capacity', options.capacity, 1, Number.MAX_SAFE_INTEGER, DEFAULT_CAPACITY),
+  });
+}
