@@ -14,6 +14,8 @@ export interface Mailer {
 /** An Error as nodemailer and smtp-server report them: a stable `code`, plus the SMTP reply. */
 export interface SmtpError extends Error {
   code?: string;
+  /** The underlying socket or TLS code, e.g. `DEPTH_ZERO_SELF_SIGNED_CERT`, `ECONNREFUSED`. */
+  originalCode?: string;
   responseCode?: number;
   command?: string;
   response?: string;
@@ -67,17 +69,46 @@ function redact(text: string, secrets: readonly string[]): string {
   return secrets.reduce((result, secret) => result.split(secret).join('[redacted]'), text);
 }
 
+const CERTIFICATE_PROBLEM = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|HOSTNAME|ALTNAME/;
+
+/** What the user can do about a failure, from nodemailer's code. */
+function hintFor(error: SmtpError): string | undefined {
+  if (error.originalCode !== undefined && CERTIFICATE_PROBLEM.test(error.originalCode)) {
+    return 'the server certificate is not trusted: trust its certificate authority with `smtp.tls.ca`, or check `smtp.host` / `smtp.tls.servername`';
+  }
+  switch (error.code) {
+    case 'ETLS':
+      return 'the connection could not be upgraded with STARTTLS, so nothing was sent (use `smtp.secure: true` for a server that speaks TLS from the start, usually on port 465)';
+    case 'EAUTH':
+      return 'the server refused the login: check `smtp.auth.user` and `smtp.auth.pass`';
+    case 'ECONNECTION':
+    case 'ETIMEDOUT':
+    case 'EDNS':
+      return 'check `smtp.host` and `smtp.port`, and that the server is reachable';
+    default:
+      return undefined;
+  }
+}
+
+function isErrorLike(value: unknown): value is SmtpError {
+  // Not instanceof: errors raised by Node's own sockets may come from another realm.
+  return typeof value === 'object' && value !== null && typeof (value as Error).message === 'string';
+}
+
 /**
- * A copy of a delivery error that keeps `code`, `responseCode`, `command` and `response`, with
- * every form of the password removed from all of them.
+ * A copy of a delivery error that keeps `code`, `originalCode`, `responseCode`, `command` and
+ * `response`, says what to fix where that is known, and has every form of the password removed.
  */
 export function sanitizeError(error: unknown, secrets: readonly string[], context: string): SmtpError {
-  const source = (error instanceof Error ? error : new Error(String(error))) as SmtpError;
-  const clean = new Error(redact(`${context}: ${source.message}`, secrets)) as SmtpError;
+  const source: SmtpError = isErrorLike(error) ? error : new Error(String(error));
+  const hint = hintFor(source);
+  const clean = new Error(redact(`${context}: ${source.message}${hint ? `; ${hint}` : ''}`, secrets)) as SmtpError;
   if (typeof source.code === 'string') clean.code = source.code;
+  if (typeof source.originalCode === 'string') clean.originalCode = source.originalCode;
   if (typeof source.responseCode === 'number') clean.responseCode = source.responseCode;
   if (typeof source.command === 'string') clean.command = redact(source.command, secrets);
   if (typeof source.response === 'string') clean.response = redact(source.response, secrets);
+  // The original stack points into nodemailer's socket handling, which helps nobody here.
   clean.stack = `${clean.name}: ${clean.message}`;
   return clean;
 }

@@ -1,0 +1,68 @@
+import winston from 'winston';
+import { BufferedMailTransport, type BufferedMailTransportOptions, type DeliveryWarning, type MailSentInfo } from '../../src';
+import { startLocalSmtpServer, type LocalSmtpServer, type LocalSmtpServerOptions, type ReceivedMail } from '../../src/local-smtp-server';
+
+export { startLocalSmtpServer, type LocalSmtpServer, type ReceivedMail };
+
+const servers: LocalSmtpServer[] = [];
+
+/** Starts a server that requires STARTTLS and AUTH; it is closed after the test file. */
+export async function startServer(options: LocalSmtpServerOptions = {}): Promise<LocalSmtpServer> {
+  const server = await startLocalSmtpServer(options);
+  servers.push(server);
+  return server;
+}
+
+afterAll(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+});
+
+/** Transport options that reach `server` securely, with its certificate trusted through `tls.ca`. */
+export function optionsFor(
+  server: LocalSmtpServer,
+  overrides: Partial<BufferedMailTransportOptions> = {},
+): BufferedMailTransportOptions {
+  return {
+    smtp: { host: server.host, port: server.port, auth: server.credentials, tls: { ca: server.ca } },
+    from: 'app@example.com',
+    to: ['ops@example.com'],
+    ...overrides,
+  };
+}
+
+/** A transport that records its 'mail' and 'warn' events. */
+export function recordingTransport(options: BufferedMailTransportOptions) {
+  const transport = new BufferedMailTransport(options);
+  const sent: MailSentInfo[] = [];
+  const warnings: DeliveryWarning[] = [];
+  transport.on('mail', (info) => sent.push(info));
+  transport.on('warn', (warning) => warnings.push(warning));
+  return { transport, sent, warnings };
+}
+
+export function createLogger(transport: BufferedMailTransport, options: winston.LoggerOptions = {}) {
+  return winston.createLogger({ level: 'debug', ...options, transports: [transport] });
+}
+
+/** Ends the logger and resolves once the mail transport has finished (flushed). */
+export function endLogger(logger: winston.Logger, transport: BufferedMailTransport): Promise<void> {
+  return new Promise((resolve) => {
+    transport.once('finish', () => resolve());
+    logger.end();
+  });
+}
+
+/** The text lines of a received mail's plain-text part. */
+export function bodyLines(mail: ReceivedMail): string[] {
+  const text = mail.parsed.text ?? '';
+  return text.split(/\r?\n/).filter((line, index, lines) => !(line === '' && index === lines.length - 1));
+}
+
+/** A promise with its resolve function, to hold a server reply until the test releases it. */
+export function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
