@@ -70,12 +70,15 @@ function redact(text: string, secrets: readonly string[]): string {
 }
 
 const CERTIFICATE_PROBLEM = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|HOSTNAME|ALTNAME/;
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT']);
+const REACH_HINT = 'check `smtp.host` and `smtp.port`, and that the server is reachable';
 
 /** What the user can do about a failure, from nodemailer's code. */
 function hintFor(error: SmtpError): string | undefined {
   if (error.originalCode !== undefined && CERTIFICATE_PROBLEM.test(error.originalCode)) {
     return 'the server certificate is not trusted: trust its certificate authority with `smtp.tls.ca`, or check `smtp.host` / `smtp.tls.servername`';
   }
+  if (error.originalCode !== undefined && UNREACHABLE.has(error.originalCode)) return REACH_HINT;
   switch (error.code) {
     case 'ETLS':
       return 'the connection could not be upgraded with STARTTLS, so nothing was sent (use `smtp.secure: true` for a server that speaks TLS from the start, usually on port 465)';
@@ -84,7 +87,7 @@ function hintFor(error: SmtpError): string | undefined {
     case 'ECONNECTION':
     case 'ETIMEDOUT':
     case 'EDNS':
-      return 'check `smtp.host` and `smtp.port`, and that the server is reachable';
+      return REACH_HINT;
     default:
       return undefined;
   }
@@ -97,11 +100,16 @@ function isErrorLike(value: unknown): value is SmtpError {
 
 /**
  * A copy of a delivery error that keeps `code`, `originalCode`, `responseCode`, `command` and
- * `response`, says what to fix where that is known, and has every form of the password removed.
+ * `response`, says which `smtp` option to check where that is known, and has every form of the password removed.
  */
-export function sanitizeError(error: unknown, secrets: readonly string[], context: string): SmtpError {
+export function sanitizeError(
+  error: unknown,
+  secrets: readonly string[],
+  context: string,
+  withSmtpHints: boolean,
+): SmtpError {
   const source: SmtpError = isErrorLike(error) ? error : new Error(String(error));
-  const hint = hintFor(source);
+  const hint = withSmtpHints ? hintFor(source) : undefined;
   const clean = new Error(redact(`${context}: ${source.message}${hint ? `; ${hint}` : ''}`, secrets)) as SmtpError;
   if (typeof source.code === 'string') clean.code = source.code;
   if (typeof source.originalCode === 'string') clean.originalCode = source.originalCode;

@@ -119,7 +119,7 @@ export class BufferedMailTransport extends TransportStream {
   // Delivery problems are 'warn', never 'error': winston re-emits a transport's 'error' on the
   // logger, and an 'error' event nobody listens to terminates the application.
   private warn(error: unknown, count: number, context: string): void {
-    const warning = sanitizeError(error, this.secrets, context) as DeliveryWarning;
+    const warning = sanitizeError(error, this.secrets, context, this.settings.smtp !== undefined) as DeliveryWarning;
     warning.count = count;
     this.emit('warn', warning);
   }

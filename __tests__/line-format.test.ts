@@ -1,0 +1,96 @@
+import { defaultLineFormat } from '../src';
+import { renderLine } from '../src/line-format';
+
+const LEVEL = Symbol.for('level');
+const MESSAGE = Symbol.for('message');
+
+function line(info: Record<string | symbol, unknown>): unknown {
+  const fmt = defaultLineFormat();
+  const out = fmt.transform({ level: 'info', message: '', ...info } as never, fmt.options) as Record<symbol, unknown>;
+  return out[MESSAGE];
+}
+
+describe('defaultLineFormat()', () => {
+  beforeEach(() => jest.useFakeTimers({ now: new Date('2026-11-24T04:32:08.123Z') }));
+  afterEach(() => jest.useRealTimers());
+
+  test('the seed layout: UTC time, level upper-case padded to 5, message', () => {
+    expect(line({ level: 'info', [LEVEL]: 'info', message: 'Info index = 0' })).toBe(
+      '2026-11-24T04:32:08.123Z INFO  Info index = 0',
+    );
+    expect(line({ level: 'error', [LEVEL]: 'error', message: 'boom' })).toBe('2026-11-24T04:32:08.123Z ERROR boom');
+    expect(line({ level: 'debug', [LEVEL]: 'debug', message: 'x' })).toBe('2026-11-24T04:32:08.123Z DEBUG x');
+    expect(line({ level: 'emerg', [LEVEL]: 'emerg', message: 'x' })).toBe('2026-11-24T04:32:08.123Z EMERG x');
+  });
+
+  test('extra meta follows as compact JSON in the order it was given', () => {
+    expect(line({ [LEVEL]: 'info', message: 'paid', orderId: 1234, amount: { value: 9.5, currency: 'EUR' } })).toBe(
+      '2026-11-24T04:32:08.123Z INFO  paid {"orderId":1234,"amount":{"value":9.5,"currency":"EUR"}}',
+    );
+  });
+
+  test('the raw level is used even when the logger colourised info.level', () => {
+    expect(line({ level: '\u001b[32minfo\u001b[39m', [LEVEL]: 'info', message: 'x' })).toBe(
+      '2026-11-24T04:32:08.123Z INFO  x',
+    );
+  });
+
+  test('a custom timestamp pattern stays UTC', () => {
+    const fmt = defaultLineFormat({ format: 'YYYY-MM-DD HH:mm:ss,SSS' });
+    const out = fmt.transform({ level: 'warn', [LEVEL]: 'warn', message: 'x' } as never, fmt.options) as Record<symbol, unknown>;
+    expect(out[MESSAGE]).toBe('2026-11-24 04:32:08,123 WARN  x');
+  });
+});
+
+describe('renderLine() never throws', () => {
+  test('an error logged with its stack shows the stack on the following lines', () => {
+    const error = new Error('card declined');
+    const text = renderLine({ level: 'error', message: 'card declined', stack: error.stack, timestamp: 'T' });
+    const [first, second, third] = text.split('\n');
+    expect(first).toBe('T ERROR card declined');
+    expect(second).toBe('Error: card declined');
+    expect(third).toMatch(/^\s+at /);
+  });
+
+  test('an uncaught exception entry shows its message (which holds the stack) without the bulky process details', () => {
+    const text = renderLine({
+      level: 'error',
+      message: 'uncaughtException: boom\nError: boom\n    at main (app.js:1:1)',
+      exception: true,
+      stack: 'Error: boom\n    at main (app.js:1:1)',
+      error: new Error('boom'),
+      process: { pid: 1, argv: [] },
+      os: { loadavg: [0, 0, 0] },
+      trace: [],
+      date: 'Tue Nov 24 2026',
+      timestamp: 'T',
+    });
+    expect(text).toBe('T ERROR uncaughtException: boom\nError: boom\n    at main (app.js:1:1)');
+  });
+
+  test('circular references, BigInt, errors in meta and non-string messages are rendered', () => {
+    const circular: Record<string, unknown> = { name: 'loop' };
+    circular.self = circular;
+    expect(renderLine({ level: 'info', message: 'c', data: circular })).toBe(
+      'INFO  c {"data":{"name":"loop","self":"[Circular]"}}',
+    );
+    expect(renderLine({ level: 'info', message: 'b', big: 12345678901234567890n })).toBe(
+      'INFO  b {"big":12345678901234567890}',
+    );
+    expect(renderLine({ level: 'info', message: 'e', cause: new TypeError('bad') })).toBe(
+      'INFO  e {"cause":"TypeError: bad"}',
+    );
+    expect(renderLine({ level: 'info', message: { answer: 42 } })).toBe('INFO  {"answer":42}');
+    expect(renderLine({ level: 'info', message: undefined })).toBe('INFO  ');
+    expect(renderLine({ level: 'info', message: 7 })).toBe('INFO  7');
+  });
+
+  test('a meta value that throws when serialised is reported in place of the line', () => {
+    const hostile = {
+      toJSON() {
+        throw new Error('no JSON for you');
+      },
+    };
+    expect(renderLine({ level: 'info', message: 'x', hostile })).toBe('[entry could not be rendered: no JSON for you]');
+  });
+});
