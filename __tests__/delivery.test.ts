@@ -162,3 +162,32 @@ describe('batched delivery over STARTTLS with AUTH', () => {
     expect(close).toHaveBeenCalledTimes(1);
   });
 });
+
+describe('timestamps', () => {
+  afterEach(() => jest.useRealTimers());
+
+  test('each line carries the time it was logged, not the time of the flush', async () => {
+    const server = await startServer();
+    const { transport } = recordingTransport(optionsFor(server));
+    const logger = createLogger(transport);
+    const loggedAt = new Date(Math.floor(Date.now() / 1000) * 1000 + 123);
+    // Only the wall clock is faked; timers and sockets stay real.
+    jest.useFakeTimers({
+      now: loggedAt,
+      doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'],
+    });
+
+    logger.info('first');
+    jest.setSystemTime(loggedAt.getTime() + 1500);
+    logger.info('second');
+    jest.setSystemTime(loggedAt.getTime() + 3 * 3600_000);
+    await transport.flush();
+
+    const [mail] = server.mails;
+    expect(bodyLines(mail!)).toEqual([
+      `${loggedAt.toISOString()} INFO  first`,
+      `${new Date(loggedAt.getTime() + 1500).toISOString()} INFO  second`,
+    ]);
+    expect(mail?.parsed.date?.getTime()).toBe(Math.floor((loggedAt.getTime() + 3 * 3600_000) / 1000) * 1000);
+  });
+});

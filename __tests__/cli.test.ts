@@ -1,0 +1,71 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runNode } from './helpers/child';
+import { bodyLines, startServer } from './helpers/smtp';
+
+const cli = (args: string[], env: Record<string, string> = {}) => runNode(['src/cli.ts', ...args], env);
+
+describe('winston-buffered-mail command line', () => {
+  test('--help prints the usage and exits 0', async () => {
+    const result = await cli(['--help']);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('winston-buffered-mail send HOST USER PASSWORD TO SENDER');
+    expect(result.stderr).toBe('');
+  });
+
+  test.each([
+    [[], 'a command is required'],
+    [['launch'], 'unknown command "launch"'],
+    [['send', 'host', 'user'], 'send expects HOST USER PASSWORD TO SENDER, got 2 arguments'],
+    [['send', 'h', 'u', 'p', 'to@example.com', 'from@example.com', '--count', 'many'], '--count expects a positive integer, got "many"'],
+    [['send', 'h', 'u', 'p', 'to@example.com', 'from@example.com', '--colour'], "Unknown option '--colour'"],
+    [['send', 'h', 'u', 'p', 'nobody', 'from@example.com'], 'Expected `to` to be an e-mail address, got `"nobody"` (string)'],
+  ])('%j is a usage error: exit 2, the reason and the usage on stderr', async (args, reason) => {
+    const result = await cli(args);
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain(reason);
+    expect(result.stderr).toContain('Usage:');
+  });
+
+  test('send delivers --count entries in batches of --capacity, trusting --ca, and exits 0', async () => {
+    const server = await startServer();
+    const folder = mkdtempSync(join(tmpdir(), 'wbm-cli-'));
+    const caFile = join(folder, 'ca.pem');
+    writeFileSync(caFile, server.ca);
+    const { user, pass } = server.credentials;
+    const result = await cli(
+      ['send', server.host, user, '-', 'ops@example.com', 'app@example.com', '--port', String(server.port), '--ca', caFile, '--count', '25', '--capacity', '10', '--subject', 'CLI check'],
+      { SMTP_PASSWORD: pass },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe(`Sent 25 log entries in 3 mails to ops@example.com through ${server.host}:${server.port}\n`);
+    expect(server.mails.map((mail) => bodyLines(mail).length)).toEqual([10, 10, 5]);
+    expect(server.mails.every((mail) => mail.secure && mail.user === user && mail.parsed.subject === 'CLI check')).toBe(true);
+    expect(bodyLines(server.mails[2]!).at(-1)).toMatch(/Z INFO  Info index = 24$/);
+  });
+
+  test('send exits 1 with a one-line reason, without the password, when the login is refused', async () => {
+    const server = await startServer();
+    const folder = mkdtempSync(join(tmpdir(), 'wbm-cli-'));
+    const caFile = join(folder, 'ca.pem');
+    writeFileSync(caFile, server.ca);
+    const result = await cli(['send', server.host, 'demo', 'Not-The-Password', 'ops@example.com', 'app@example.com', '--port', String(server.port), '--ca', caFile, '--count', '3']);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/^Failed: 3 of 3 log entries were not accepted \(EAUTH: /);
+    expect(result.stderr).not.toContain('Not-The-Password');
+    expect(server.mails).toEqual([]);
+  });
+
+  test('demo runs the seed scenario on an embedded server and exits 0', async () => {
+    const result = await cli(['demo']);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('The server received 11 mails:');
+    expect(result.stdout).toContain('OK: all 102 lines arrived once, in order, with UTC timestamps');
+  });
+});
