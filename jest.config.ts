@@ -8,6 +8,7 @@ const config: Config = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
   },
   testTimeout: 30000,
+  reporters: ['default', '<rootDir>/__tests__/helpers/summary-reporter.js'],
 };
 
 export default config;

@@ -64,7 +64,14 @@ describe('resolveOptions', () => {
   test('applies the defaults: port 587, STARTTLS, verified certificates, TLS 1.2 at least, capacity 100', () => {
     const resolved = resolveOptions(valid);
     expect(resolved.capacity).toBe(100);
-    expect(resolved.smtp).toMatchObject({ host: 'smtp.example.com', port: 587, secure: false });
+    expect(resolved.smtp).toMatchObject({
+      host: 'smtp.example.com',
+      port: 587,
+      secure: false,
+      connectionTimeoutMs: 10_000,
+      greetingTimeoutMs: 10_000,
+      socketTimeoutMs: 60_000,
+    });
     expect(resolved.to).toEqual(['ops@example.com']);
     expect(resolved.cc).toEqual([]);
   });

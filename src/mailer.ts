@@ -43,9 +43,9 @@ export function smtpTransportOptions(smtp: ResolvedSmtpOptions): SMTPPoolOptions
       ...(smtp.tls?.ca !== undefined && { ca: smtp.tls.ca }),
       ...(smtp.tls?.servername !== undefined && { servername: smtp.tls.servername }),
     },
-    ...(smtp.connectionTimeoutMs !== undefined && { connectionTimeout: smtp.connectionTimeoutMs }),
-    ...(smtp.greetingTimeoutMs !== undefined && { greetingTimeout: smtp.greetingTimeoutMs }),
-    ...(smtp.socketTimeoutMs !== undefined && { socketTimeout: smtp.socketTimeoutMs }),
+    connectionTimeout: smtp.connectionTimeoutMs,
+    greetingTimeout: smtp.greetingTimeoutMs,
+    socketTimeout: smtp.socketTimeoutMs,
     logger: false,
     debug: false,
   };

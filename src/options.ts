@@ -139,7 +139,9 @@ export interface BufferedMailTransportOptions {
 }
 
 /** SMTP settings after validation and defaults. */
-export type ResolvedSmtpOptions = Readonly<SmtpOptions & { port: number; secure: boolean }>;
+export type ResolvedSmtpOptions = Readonly<
+  SmtpOptions & { port: number; secure: boolean; connectionTimeoutMs: number; greetingTimeoutMs: number; socketTimeoutMs: number }
+>;
 
 /** Options after validation and defaults; frozen. */
 export interface ResolvedOptions {
@@ -212,9 +214,8 @@ function resolveInteger(name: string, value: unknown, min: number, max: number, 
   return value;
 }
 
-function resolveOptionalPositiveInteger(name: string, value: unknown): number | undefined {
-  if (value === undefined) return undefined;
-  return resolveInteger(name, value, 1, Number.MAX_SAFE_INTEGER, 0);
+function resolvePositiveInteger(name: string, value: unknown, fallback: number): number {
+  return resolveInteger(name, value, 1, Number.MAX_SAFE_INTEGER, fallback);
 }
 
 function resolveBoolean(name: string, value: unknown, fallback: boolean): boolean {
@@ -276,11 +277,6 @@ function resolveSmtp(value: unknown): ResolvedOptions['smtp'] {
   }
   const resolvedAuth = resolveAuth(auth);
   const resolvedTls = resolveTls(tls);
-  const timeouts = {
-    connectionTimeoutMs: resolveOptionalPositiveInteger('smtp.connectionTimeoutMs', connectionTimeoutMs),
-    greetingTimeoutMs: resolveOptionalPositiveInteger('smtp.greetingTimeoutMs', greetingTimeoutMs),
-    socketTimeoutMs: resolveOptionalPositiveInteger('smtp.socketTimeoutMs', socketTimeoutMs),
-  };
   return Object.freeze({
     host,
     port: resolveInteger('smtp.port', port, 1, 65535, DEFAULT_SMTP_PORT),
@@ -288,7 +284,9 @@ function resolveSmtp(value: unknown): ResolvedOptions['smtp'] {
     ...(resolvedAuth && { auth: resolvedAuth }),
     ...(resolvedTls && { tls: resolvedTls }),
     ...(name !== undefined && { name: name as string }),
-    ...Object.fromEntries(Object.entries(timeouts).filter(([, ms]) => ms !== undefined)),
+    connectionTimeoutMs: resolvePositiveInteger('smtp.connectionTimeoutMs', connectionTimeoutMs, 10_000),
+    greetingTimeoutMs: resolvePositiveInteger('smtp.greetingTimeoutMs', greetingTimeoutMs, 10_000),
+    socketTimeoutMs: resolvePositiveInteger('smtp.socketTimeoutMs', socketTimeoutMs, 60_000),
   });
 }
 
