@@ -1,27 +1,114 @@
-import { BatchBuffer } from '../src/buffer';
+import { BatchBuffer, type BufferPolicy } from '../src/buffer';
 
-describe('BatchBuffer', () => {
+interface Entry {
+  text: string;
+  level: 'info' | 'error';
+}
+
+const info = (text: string): Entry => ({ text, level: 'info' });
+const error = (text: string): Entry => ({ text, level: 'error' });
+const texts = (batch: Entry[] | undefined) => batch?.map((entry) => entry.text);
+
+function buffer(policy: Partial<BufferPolicy<Entry>> = {}) {
+  return new BatchBuffer<Entry>({ capacity: 3, mode: 'batch', isTrigger: () => false, ...policy });
+}
+
+describe('batch mode', () => {
   test('hands out a batch exactly when capacity entries are waiting', () => {
-    const buffer = new BatchBuffer<number>(3);
-    expect(buffer.push(1)).toBeUndefined();
-    expect(buffer.push(2)).toBeUndefined();
-    expect(buffer.push(3)).toEqual([1, 2, 3]);
-    expect(buffer.size).toBe(0);
-    expect(buffer.push(4)).toBeUndefined();
-    expect(buffer.size).toBe(1);
+    const batches = buffer();
+    expect(batches.push(info('a'), 0)).toBeUndefined();
+    expect(batches.push(info('b'), 0)).toBeUndefined();
+    expect(texts(batches.push(info('c'), 0))).toEqual(['a', 'b', 'c']);
+    expect(batches.size).toBe(0);
+    expect(batches.push(info('d'), 0)).toBeUndefined();
+    expect(batches.size).toBe(1);
   });
 
   test('drain() takes the partial batch in arrival order and leaves the buffer empty', () => {
-    const buffer = new BatchBuffer<string>(10);
-    buffer.push('a');
-    buffer.push('b');
-    expect(buffer.drain()).toEqual(['a', 'b']);
-    expect(buffer.drain()).toEqual([]);
+    const batches = buffer({ capacity: 10 });
+    batches.push(info('a'), 0);
+    batches.push(info('b'), 0);
+    expect(batches.flushableSize).toBe(2);
+    expect(texts(batches.takeForFlush())).toEqual(['a', 'b']);
+    expect(batches.takeForFlush()).toEqual([]);
   });
 
   test('capacity 1 mails every entry alone', () => {
-    const buffer = new BatchBuffer<string>(1);
-    expect(buffer.push('a')).toEqual(['a']);
-    expect(buffer.push('b')).toEqual(['b']);
+    const batches = buffer({ capacity: 1 });
+    expect(texts(batches.push(info('a'), 0))).toEqual(['a']);
+    expect(texts(batches.push(info('b'), 0))).toEqual(['b']);
+  });
+
+  test('a trigger entry sends what waits, itself included, at once', () => {
+    const batches = buffer({ capacity: 100, isTrigger: (entry) => entry.level === 'error' });
+    batches.push(info('a'), 0);
+    batches.push(info('b'), 0);
+    expect(texts(batches.push(error('boom'), 0))).toEqual(['a', 'b', 'boom']);
+    expect(texts(batches.push(error('again'), 0))).toEqual(['again']);
+  });
+});
+
+describe('the interval, on an injected clock', () => {
+  test('entries logged at t=0 and t=0.9 interval are due together at t=interval', () => {
+    const batches = buffer({ capacity: 100, flushIntervalMs: 1000 });
+    expect(batches.dueAt).toBeUndefined();
+    batches.push(info('at 0'), 0);
+    expect(batches.dueAt).toBe(1000);
+    batches.push(info('at 900'), 900);
+    // The deadline belongs to the oldest entry; a later entry does not push it back.
+    expect(batches.dueAt).toBe(1000);
+    expect(batches.takeDue(999)).toBeUndefined();
+    expect(texts(batches.takeDue(1000))).toEqual(['at 0', 'at 900']);
+    expect(batches.dueAt).toBeUndefined();
+  });
+
+  test('after a batch went out, the next deadline counts from the next entry', () => {
+    const batches = buffer({ capacity: 2, flushIntervalMs: 1000 });
+    batches.push(info('a'), 0);
+    batches.push(info('b'), 100);
+    batches.push(info('c'), 5000);
+    expect(batches.dueAt).toBe(6000);
+  });
+
+  test('without an interval nothing is ever due by time', () => {
+    const batches = buffer({ capacity: 100 });
+    batches.push(info('a'), 0);
+    expect(batches.dueAt).toBeUndefined();
+    expect(batches.takeDue(Number.MAX_SAFE_INTEGER)).toBeUndefined();
+  });
+});
+
+describe('context mode', () => {
+  const context = (capacity: number) =>
+    buffer({ capacity, mode: 'context', isTrigger: (entry) => entry.level === 'error' });
+
+  test('20 info then 1 error with capacity 5 gives exactly the last 4 info and the error', () => {
+    const ring = context(5);
+    for (let index = 0; index < 20; index++) expect(ring.push(info(`info ${index}`), index)).toBeUndefined();
+    expect(ring.size).toBe(5);
+    expect(texts(ring.push(error('boom'), 20))).toEqual(['info 16', 'info 17', 'info 18', 'info 19', 'boom']);
+  });
+
+  test('entries after a trigger start a new ring', () => {
+    const ring = context(3);
+    ring.push(info('old'), 0);
+    ring.push(error('first'), 1);
+    ring.push(info('new 1'), 2);
+    expect(texts(ring.push(error('second'), 3))).toEqual(['new 1', 'second']);
+  });
+
+  test('a flush or a shutdown mails nothing from the ring, and there is no time trigger', () => {
+    const ring = context(3);
+    ring.push(info('context only'), 0);
+    expect(ring.flushableSize).toBe(0);
+    expect(ring.takeForFlush()).toEqual([]);
+    expect(ring.dueAt).toBeUndefined();
+    expect(ring.size).toBe(1);
+  });
+
+  test('capacity 1 keeps only the trigger', () => {
+    const ring = context(1);
+    ring.push(info('a'), 0);
+    expect(texts(ring.push(error('b'), 1))).toEqual(['b']);
   });
 });

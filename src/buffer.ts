@@ -1,27 +1,116 @@
+/** How entries are kept until they are mailed. */
+export interface BufferPolicy<T> {
+  /** Entries per mail in `'batch'` mode; size of the ring in `'context'` mode. */
+  capacity: number;
+  /**
+   * `'batch'`: entries wait until `capacity` of them, a trigger entry, or the interval make a mail.
+   * `'context'`: only the last `capacity` entries are kept, and mailed when a trigger entry arrives.
+   */
+  mode: 'batch' | 'context';
+  /** In `'batch'` mode, the longest an entry waits, in milliseconds, counted from the oldest one. */
+  flushIntervalMs?: number | undefined;
+  /** Whether an entry makes what is buffered go out at once, itself included. */
+  isTrigger: (entry: T) => boolean;
+}
+
+/** The last `capacity` items, oldest first; adding to a full ring forgets the oldest. */
+class Ring<T> {
+  private readonly items: Array<T | undefined>;
+  private start = 0;
+  private count = 0;
+
+  constructor(private readonly capacity: number) {
+    this.items = new Array<T | undefined>(capacity);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  push(item: T): void {
+    if (this.count < this.capacity) {
+      this.items[(this.start + this.count) % this.capacity] = item;
+      this.count++;
+    } else {
+      this.items[this.start] = item;
+      this.start = (this.start + 1) % this.capacity;
+    }
+  }
+
+  drain(): T[] {
+    const ordered: T[] = [];
+    for (let index = 0; index < this.count; index++) {
+      ordered.push(this.items[(this.start + index) % this.capacity] as T);
+      this.items[(this.start + index) % this.capacity] = undefined;
+    }
+    this.start = 0;
+    this.count = 0;
+    return ordered;
+  }
+}
+
 /**
- * The buffering policy: entries are kept in arrival order until `capacity` of them are waiting,
- * then handed out together as one batch. No I/O happens here.
+ * The buffering policy: what is kept, and when it is due as one batch. No I/O and no timers
+ * happen here; the caller passes the time and schedules a call to `takeDue` at `dueAt`.
  */
 export class BatchBuffer<T> {
   private entries: T[] = [];
+  private readonly ring: Ring<T> | undefined;
+  private oldestAt: number | undefined;
 
-  constructor(readonly capacity: number) {}
-
-  /** The number of entries waiting. */
-  get size(): number {
-    return this.entries.length;
+  constructor(private readonly policy: BufferPolicy<T>) {
+    if (policy.mode === 'context') this.ring = new Ring(policy.capacity);
   }
 
-  /** Adds an entry; returns the full batch when this entry completed one. */
-  push(entry: T): T[] | undefined {
+  get size(): number {
+    return this.ring ? this.ring.size : this.entries.length;
+  }
+
+  /**
+   * When the waiting entries are due because of the interval, or undefined when nothing waits or
+   * no interval applies.
+   */
+  get dueAt(): number | undefined {
+    const { flushIntervalMs } = this.policy;
+    return this.oldestAt === undefined || flushIntervalMs === undefined ? undefined : this.oldestAt + flushIntervalMs;
+  }
+
+  /** Adds an entry that arrived at `now`; returns the batch when this entry made one due. */
+  push(entry: T, now: number): T[] | undefined {
+    if (this.ring) {
+      this.ring.push(entry);
+      return this.policy.isTrigger(entry) ? this.ring.drain() : undefined;
+    }
+    if (this.entries.length === 0) this.oldestAt = now;
     this.entries.push(entry);
-    return this.entries.length >= this.capacity ? this.drain() : undefined;
+    return this.entries.length >= this.policy.capacity || this.policy.isTrigger(entry) ? this.drain() : undefined;
+  }
+
+  /** The waiting entries when the interval has run out at `now`. */
+  takeDue(now: number): T[] | undefined {
+    const dueAt = this.dueAt;
+    return dueAt !== undefined && now >= dueAt ? this.drain() : undefined;
+  }
+
+  /**
+   * What an explicit flush or a shutdown sends: everything waiting in `'batch'` mode; nothing in
+   * `'context'` mode, where entries without a trigger are context nobody asked for.
+   */
+  takeForFlush(): T[] {
+    return this.ring ? [] : this.drain();
+  }
+
+  /** How many entries `takeForFlush` would take. */
+  get flushableSize(): number {
+    return this.ring ? 0 : this.entries.length;
   }
 
   /** Takes every waiting entry out of the buffer, in arrival order. */
   drain(): T[] {
+    if (this.ring) return this.ring.drain();
     const batch = this.entries;
     this.entries = [];
+    this.oldestAt = undefined;
     return batch;
   }
 }

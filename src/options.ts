@@ -124,6 +124,37 @@ export interface BufferedMailTransportOptions {
    */
   capacity?: number;
   /**
+   * The longest an entry waits before it is mailed, in milliseconds, counted from the oldest
+   * entry waiting. The timer never keeps the process alive.
+   * @default undefined (no time limit)
+   */
+  flushIntervalMs?: number;
+  /**
+   * An entry at or above this severity, judged by the logger's own levels, makes the buffer go
+   * out at once, that entry included; e.g. `'error'`.
+   * @default undefined (no level trigger)
+   */
+  flushLevel?: string;
+  /**
+   * `'batch'`: entries wait for `capacity`, `flushLevel` or `flushIntervalMs`.
+   * `'context'`: only the last `capacity` entries are kept, and they are mailed only when a
+   * `flushLevel` entry arrives: the `capacity - 1` entries before it, then the entry itself.
+   * @default 'batch'
+   */
+  mode?: 'batch' | 'context';
+  /**
+   * Deliver what is buffered when the process ends on its own without `logger.end()`,
+   * `close()` or `flush()`. The process is kept alive only for that, at most `closeTimeoutMs`.
+   * @default true
+   */
+  flushOnExit?: boolean;
+  /**
+   * The longest `logger.end()`, `close()` and the exit handling wait for delivery, in
+   * milliseconds; what is still undelivered then is reported in a `'warn'`.
+   * @default 10000
+   */
+  closeTimeoutMs?: number;
+  /**
    * logform format applied to each entry when it is logged.
    * @default defaultLineFormat()
    */
@@ -153,9 +184,15 @@ export interface ResolvedOptions {
   readonly bcc: readonly string[];
   readonly subject?: string | ((batch: MailBatch) => string);
   readonly capacity: number;
+  readonly flushIntervalMs: number | undefined;
+  readonly flushLevel: string | undefined;
+  readonly mode: 'batch' | 'context';
+  readonly flushOnExit: boolean;
+  readonly closeTimeoutMs: number;
 }
 
 export const DEFAULT_CAPACITY = 100;
+export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 export const DEFAULT_SMTP_PORT = 587;
 
 function describe(value: unknown): string {
@@ -318,6 +355,19 @@ export function resolveOptions(options: BufferedMailTransportOptions): ResolvedO
   if (subject !== undefined && typeof subject !== 'string' && typeof subject !== 'function') {
     throw new TypeError(expected('subject', 'a string or a function of the batch', subject));
   }
+  const { flushLevel, mode = 'batch', flushIntervalMs } = options;
+  if (flushLevel !== undefined && (typeof flushLevel !== 'string' || flushLevel === '')) {
+    throw new TypeError(expected('flushLevel', 'a level name such as `error`', flushLevel));
+  }
+  if (mode !== 'batch' && mode !== 'context') {
+    throw new TypeError(expected('mode', "`'batch'` or `'context'`", mode));
+  }
+  if (mode === 'context' && flushLevel === undefined) {
+    throw new TypeError("Expected `flushLevel` with `mode: 'context'` (the level that sends the context), got `undefined`");
+  }
+  if (mode === 'context' && flushIntervalMs !== undefined) {
+    throw new TypeError("Expected no `flushIntervalMs` with `mode: 'context'`, which mails only on `flushLevel`");
+  }
   return Object.freeze({
     ...(hasSmtp && { smtp: resolveSmtp(options.smtp) }),
     ...(hasTransporter && { transporter: resolveTransporter(options.transporter) }),
@@ -326,6 +376,12 @@ export function resolveOptions(options: BufferedMailTransportOptions): ResolvedO
     cc: Object.freeze(resolveAddressList('cc', options.cc, false)),
     bcc: Object.freeze(resolveAddressList('bcc', options.bcc, false)),
     ...(subject !== undefined && { subject }),
-    capacity: resolveInteger('capacity', options.capacity, 1, Number.MAX_SAFE_INTEGER, DEFAULT_CAPACITY),
+    capacity: resolvePositiveInteger('capacity', options.capacity, DEFAULT_CAPACITY),
+    flushIntervalMs:
+      flushIntervalMs === undefined ? undefined : resolvePositiveInteger('flushIntervalMs', flushIntervalMs, 0),
+    flushLevel,
+    mode,
+    flushOnExit: resolveBoolean('flushOnExit', options.flushOnExit, true),
+    closeTimeoutMs: resolvePositiveInteger('closeTimeoutMs', options.closeTimeoutMs, DEFAULT_CLOSE_TIMEOUT_MS),
   });
 }
