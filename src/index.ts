@@ -3,6 +3,7 @@ export type { DeliveryWarning, MailSentInfo } from './transport';
 export { utcTimestamp } from './utc-timestamp';
 export type { UtcTimestampOptions } from './utc-timestamp';
 export { defaultLineFormat } from './line-format';
+export type { Clock, TimerHandle } from './clock';
 export type {
   BufferedMailTransportOptions,
   LogEntry,
@@ -13,3 +14,5 @@ export type {
   SmtpOptions,
   SmtpTlsOptions,
 } from './options';
+export { withLogging } from './with-logging';
+export type { LoggingScope, ScopedLogger } from './with-logging';

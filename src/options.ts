@@ -1,5 +1,6 @@
 import type { SecureVersion } from 'node:tls';
 import type { Format, TransformableInfo } from 'logform';
+import type { Clock } from './clock';
 
 /** A log entry as the transport received it, after its `format` ran. */
 export type LogEntry = TransformableInfo;
@@ -159,6 +160,12 @@ export interface BufferedMailTransportOptions {
    * @default defaultLineFormat()
    */
   format?: Format;
+  /**
+   * The source of time for `flushIntervalMs` and `closeTimeoutMs`, for tests that drive time
+   * themselves. Its timers must not keep the process alive.
+   * @default the system clock
+   */
+  clock?: Clock;
   /** Most verbose level this transport accepts; the logger's level when not set. */
   level?: string;
   /** When true, the transport accepts nothing. */

@@ -70,8 +70,7 @@ export class BufferedMailTransport extends TransportStream implements ExitFlusha
   private exitFlush: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
 
-  /** @param options see `BufferedMailTransportOptions`; `clock` replaces time in tests. */
-  constructor(options: BufferedMailTransportOptions & { clock?: Clock }) {
+  constructor(options: BufferedMailTransportOptions) {
     const settings = resolveOptions(options);
     super({
       format: options.format ?? defaultLineFormat(),

@@ -1,0 +1,44 @@
+import type { Clock } from '../../src/clock';
+
+/** A clock that moves only when the test says so. */
+export class ManualClock implements Clock {
+  private current = 0;
+  private nextId = 1;
+  private readonly timers = new Map<number, { at: number; callback: () => void }>();
+  fired = 0;
+
+  now(): number {
+    return this.current;
+  }
+
+  setTimeout(callback: () => void, ms: number): number {
+    const id = this.nextId++;
+    this.timers.set(id, { at: this.current + ms, callback });
+    return id;
+  }
+
+  clearTimeout(handle: unknown): void {
+    this.timers.delete(handle as number);
+  }
+
+  /** The times at which timers are waiting, soonest first. */
+  get pending(): number[] {
+    return [...this.timers.values()].map((timer) => timer.at).sort((a, b) => a - b);
+  }
+
+  /** Moves time to `time`, running every timer due by then in order. */
+  advanceTo(time: number): void {
+    for (;;) {
+      const due = [...this.timers.entries()]
+        .filter(([, timer]) => timer.at <= time)
+        .sort(([, a], [, b]) => a.at - b.at)[0];
+      if (!due) break;
+      const [id, timer] = due;
+      this.current = timer.at;
+      this.timers.delete(id);
+      this.fired++;
+      timer.callback();
+    }
+    this.current = time;
+  }
+}

@@ -1,0 +1,50 @@
+import { runFixture } from './helpers/child';
+import { bodyLines, startServer, type LocalSmtpServer } from './helpers/smtp';
+
+function envFor(server: LocalSmtpServer): Record<string, string> {
+  return {
+    WBM_PORT: String(server.port),
+    WBM_CA: server.ca,
+    WBM_USER: server.credentials.user,
+    WBM_PASS: server.credentials.pass,
+  };
+}
+
+describe('a process that ends on its own', () => {
+  test('logs 7 entries (capacity 10), returns from main, and still delivers one mail with the 7 lines', async () => {
+    const server = await startServer();
+    const result = await runFixture('log-and-return.ts', envFor(server));
+
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe('mail accepted: 7 entries\n');
+    expect(server.mails).toHaveLength(1);
+    expect(bodyLines(server.mails[0]!).map((line) => line.replace(/^\S+ INFO  /, ''))).toEqual([
+      'entry 0', 'entry 1', 'entry 2', 'entry 3', 'entry 4', 'entry 5', 'entry 6',
+    ]);
+  });
+});
+
+describe('a process that crashes', () => {
+  test.each([
+    ['an uncaught exception', 'throw', 'uncaughtException: The ledger went away'],
+    ['an unhandled rejection', 'reject', 'unhandledRejection: The ledger went away'],
+  ])('%s: the mail with the entries before it and the stack is accepted before winston exits with 1', async (_name, how, headline) => {
+    const server = await startServer();
+    const result = await runFixture('log-and-throw.ts', envFor(server), [how]);
+
+    expect(result.status).toBe(1);
+    // Printed by the child on the 'mail' event: the server accepted the mail before the exit.
+    expect(result.stdout).toBe('mail accepted: 4 entries\n');
+    expect(server.mails).toHaveLength(1);
+    const lines = bodyLines(server.mails[0]!);
+    expect(lines.slice(0, 3).map((line) => line.replace(/^\S+ /, ''))).toEqual([
+      'INFO  starting the import',
+      'WARN  row 17 has no price',
+      'INFO  row 18 parsed',
+    ]);
+    expect(lines[3]).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z ERROR ${headline}$`));
+    expect(lines[4]).toBe('Error: The ledger went away');
+    expect(lines[5]).toMatch(/^ {4}at .*log-and-throw\.ts/);
+  });
+});
