@@ -1,7 +1,7 @@
 import { createServer, type AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import winston from 'winston';
 import { runFixture } from './helpers/child';
+import { memoryTransport } from './helpers/memory-transport';
 import { bodyLines, gate, optionsFor, recordingTransport, startServer } from './helpers/smtp';
 
 /** A port on 127.0.0.1 where nothing listens. */
@@ -22,16 +22,7 @@ describe('delivery failures', () => {
       to: 'ops@example.com',
       capacity: 2,
     });
-    const seen: string[] = [];
-    const memory = new winston.transports.Stream({
-      stream: new Writable({
-        objectMode: true,
-        write(info: { message: string }, _encoding, callback) {
-          seen.push(info.message);
-          callback();
-        },
-      }),
-    });
+    const { transport: memory, messages: seen } = memoryTransport();
     const loggerErrors: unknown[] = [];
     const logger = winston.createLogger({ transports: [memory, transport] });
     logger.on('error', (error) => loggerErrors.push(error));

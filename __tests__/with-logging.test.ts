@@ -1,21 +1,7 @@
-import { Writable } from 'node:stream';
 import winston from 'winston';
 import { withLogging } from '../src';
+import { memoryTransport } from './helpers/memory-transport';
 import { bodyLines, optionsFor, recordingTransport, startServer } from './helpers/smtp';
-
-function memoryTransport() {
-  const messages: string[] = [];
-  const transport = new winston.transports.Stream({
-    stream: new Writable({
-      objectMode: true,
-      write(info: { message: string }, _encoding, callback) {
-        messages.push(info.message);
-        callback();
-      },
-    }),
-  });
-  return { transport, messages };
-}
 
 describe('withLogging', () => {
   test.each([
