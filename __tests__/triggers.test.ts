@@ -171,8 +171,9 @@ describe('closeTimeoutMs, on an injected clock', () => {
 
     expect(sent).toEqual([]);
     expect(warnings.map((warning) => [warning.code, warning.count])).toEqual([['ECLOSETIMEOUT', 7]]);
+    expect(transport.stats()).toMatchObject({ entriesLogged: 7, entriesGivenUp: 7, mailsGivenUp: 3, entriesPending: 0 });
     expect(warnings[0]?.message).toBe(
-      'Gave up delivery at shutdown: 7 log entries were not delivered within `closeTimeoutMs` (5000 ms)',
+      'Gave up delivery: 7 log entries were not delivered within `closeTimeoutMs` (5000 ms)',
     );
   });
 });

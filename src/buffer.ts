@@ -27,14 +27,16 @@ class Ring<T> {
     return this.count;
   }
 
-  push(item: T): void {
+  /** Adds an item; returns true when the oldest one was forgotten to make room. */
+  push(item: T): boolean {
     if (this.count < this.capacity) {
       this.items[(this.start + this.count) % this.capacity] = item;
       this.count++;
-    } else {
-      this.items[this.start] = item;
-      this.start = (this.start + 1) % this.capacity;
+      return false;
     }
+    this.items[this.start] = item;
+    this.start = (this.start + 1) % this.capacity;
+    return true;
   }
 
   drain(): T[] {
@@ -57,6 +59,8 @@ export class BatchBuffer<T> {
   private entries: T[] = [];
   private readonly ring: Ring<T> | undefined;
   private oldestAt: number | undefined;
+  /** Entries that left the `'context'` ring without being mailed, as the mode intends. */
+  evicted = 0;
 
   constructor(private readonly policy: BufferPolicy<T>) {
     if (policy.mode === 'context') this.ring = new Ring(policy.capacity);
@@ -78,7 +82,7 @@ export class BatchBuffer<T> {
   /** Adds an entry that arrived at `now`; returns the batch when this entry made one due. */
   push(entry: T, now: number): T[] | undefined {
     if (this.ring) {
-      this.ring.push(entry);
+      if (this.ring.push(entry)) this.evicted++;
       return this.policy.isTrigger(entry) ? this.ring.drain() : undefined;
     }
     if (this.entries.length === 0) this.oldestAt = now;
@@ -103,6 +107,14 @@ export class BatchBuffer<T> {
   /** How many entries `takeForFlush` would take. */
   get flushableSize(): number {
     return this.ring ? 0 : this.entries.length;
+  }
+
+  /** Removes up to `count` of the oldest entries waiting in `'batch'` mode, and returns them. */
+  dropOldest(count: number): T[] {
+    if (this.ring) return [];
+    const dropped = this.entries.splice(0, count);
+    if (this.entries.length === 0) this.oldestAt = undefined;
+    return dropped;
   }
 
   /** Takes every waiting entry out of the buffer, in arrival order. */

@@ -1,83 +1,321 @@
-import type { Mailer } from './mailer';
-import type { LogEntry, MailMessage } from './options';
+import { retryDelayMs } from './backoff';
+import type { Clock, TimerHandle } from './clock';
+import { isTransientFailure, type Mailer } from './mailer';
+import type { LogEntry, MailMessage, RateLimitOptions, RetryOptions } from './options';
+import { SlidingWindow } from './rate-limit';
+import { dropNotice, mergeNotice, type DropSummary } from './render';
+import type { ClaimedMail } from './spool';
 
-/** What happened to one batch. */
-export interface DeliveryReport {
-  delivered(count: number, messageId: string | undefined): void;
-  failed(error: unknown, count: number): void;
-}
+export type { DropSummary };
 
-interface Job {
+/** One mail to send: a batch, batches merged together, or a mail kept from an earlier run. */
+export interface Job {
+  /** Entries still in the mail; dropping the oldest advances `offset`. */
   readonly entries: LogEntry[];
+  offset: number;
+  /** How many batches this mail holds. */
+  batches: number;
+  /** A crash entry is in it: it goes before anything waits. */
+  urgent: boolean;
+  /** Set for a mail read back from the spool, already rendered. */
+  readonly spooled: ClaimedMail | undefined;
+  /** Resolves the `settled()` promises of the batches this mail holds. */
+  readonly done: Array<() => void>;
   abandoned: boolean;
 }
 
+/** What the delivery tells its owner. */
+export interface DeliveryReport {
+  delivered(job: Job, count: number, messageId: string | undefined): void;
+  retrying(job: Job, count: number, error: unknown): void;
+  /** `exhausted`: the failure was transient, but the tries ran out. */
+  failed(job: Job, count: number, error: unknown, exhausted: boolean): void;
+}
+
+export interface DeliveryOptions {
+  mailer: Mailer;
+  clock: Clock;
+  retry: Required<RetryOptions>;
+  rateLimit: RateLimitOptions | undefined;
+  /** The most entries merged into one mail when batches were held back by the rate limit. */
+  mergeLimit: number;
+  /** Renders a mail; `notices` are lines that go before the entries. */
+  compose(entries: LogEntry[], notices: string[]): MailMessage;
+  /** The message for a mail read back from the spool. */
+  composeSpooled(mail: ClaimedMail): MailMessage;
+  report: DeliveryReport;
+  /** Resolves when the delivery may start, e.g. once spooled mails were read back. */
+  ready?: Promise<unknown>;
+  random?: () => number;
+}
+
+export function jobSize(job: Job): number {
+  return job.spooled ? job.spooled.count : job.entries.length - job.offset;
+}
+
+function liveEntries(job: Job): LogEntry[] {
+  return job.offset === 0 ? job.entries : job.entries.slice(job.offset);
+}
+
+function timestampOf(entry: LogEntry | undefined): string | undefined {
+  return typeof entry?.timestamp === 'string' ? entry.timestamp : undefined;
+}
+
 /**
- * Sends batches one at a time, in the order they were submitted. Submitting never waits; the
- * mail is composed when its turn comes, so rendering stays off the logging path.
+ * Sends mails one at a time, in the order their batches were submitted, retrying transient
+ * failures with backoff, holding back to the rate limit (merging what waits meanwhile), and
+ * letting a crash mail go before any wait. Submitting never waits; a mail is rendered when its
+ * turn comes, so rendering stays off the logging path.
  */
 export class Delivery {
-  private tail: Promise<void> = Promise.resolve();
-  private readonly jobs = new Set<Job>();
+  private readonly queue: Job[] = [];
+  private active: Job | undefined;
+  private readonly unfinished = new Set<Promise<void>>();
+  private readonly window: SlidingWindow | undefined;
+  private running = false;
+  private closing = false;
+  private wakeUp: (() => void) | undefined;
+  private entriesWaiting = 0;
+  private dropped: DropSummary = { count: 0, first: undefined, last: undefined };
 
-  constructor(
-    private readonly mailer: Mailer,
-    private readonly compose: (entries: LogEntry[]) => MailMessage,
-    private readonly report: DeliveryReport,
-  ) {}
+  constructor(private readonly options: DeliveryOptions) {
+    this.window = options.rateLimit ? new SlidingWindow(options.rateLimit) : undefined;
+  }
 
-  /** The number of batches submitted and not yet delivered or given up. */
+  /** Mails not yet delivered or given up, the one being sent included. */
   get pending(): number {
-    return this.jobs.size;
+    return this.queue.length + (this.active ? 1 : 0);
   }
 
-  submit(entries: LogEntry[]): void {
-    const job: Job = { entries, abandoned: false };
-    this.jobs.add(job);
-    this.tail = this.tail.then(() => this.deliver(job));
+  /** Entries in those mails (spooled mails of earlier runs not counted). */
+  get pendingEntries(): number {
+    return this.entriesWaiting;
   }
 
-  /** Resolves once every batch submitted so far is delivered or given up; never rejects. */
+  submit(entries: LogEntry[], urgent = false): void {
+    this.enqueue({ entries, offset: 0, batches: 1, urgent, spooled: undefined, done: [], abandoned: false });
+  }
+
+  /** Queues mails read back from the spool, before anything submitted later. */
+  submitSpooled(mails: readonly ClaimedMail[]): void {
+    for (const spooled of mails) {
+      this.enqueue({ entries: [], offset: 0, batches: 1, urgent: false, spooled, done: [], abandoned: false });
+    }
+  }
+
+  /** Resolves once every mail submitted so far is delivered or given up; never rejects. */
   settled(): Promise<void> {
-    return this.tail;
+    return Promise.all(this.unfinished).then(() => undefined);
+  }
+
+  /** From now on nothing waits for the rate limit; what it would hold back goes out as one mail. */
+  beginClosing(): void {
+    this.closing = true;
+    this.wake();
+  }
+
+  /** Entries dropped elsewhere, to be announced by the next mail that goes out. */
+  noteDropped(summary: DropSummary): void {
+    if (summary.count === 0) return;
+    this.dropped = {
+      count: this.dropped.count + summary.count,
+      first: this.dropped.first ?? summary.first,
+      last: summary.last ?? this.dropped.last,
+    };
   }
 
   /**
-   * Gives up every batch not yet delivered, including the one being sent, whose conversation is
-   * cut. Returns the number of entries given up; they are not reported again.
+   * Drops up to `count` of the oldest entries waiting in queued mails (never from the mail being
+   * sent, which is kept whole). Returns what was dropped.
    */
-  abandon(): number {
-    let count = 0;
-    for (const job of this.jobs) {
-      job.abandoned = true;
-      count += job.entries.length;
+  dropOldest(count: number): DropSummary {
+    const summary: DropSummary = { count: 0, first: undefined, last: undefined };
+    while (summary.count < count) {
+      const job = this.queue.find((candidate) => !candidate.spooled && jobSize(candidate) > 0);
+      if (!job) break;
+      const take = Math.min(count - summary.count, jobSize(job));
+      summary.first ??= timestampOf(job.entries[job.offset]);
+      summary.last = timestampOf(job.entries[job.offset + take - 1]) ?? summary.last;
+      job.entries.fill(undefined as unknown as LogEntry, job.offset, job.offset + take);
+      job.offset += take;
+      summary.count += take;
+      this.entriesWaiting -= take;
+      if (jobSize(job) === 0) this.finish(job, this.queue.indexOf(job));
     }
-    this.jobs.clear();
-    this.mailer.release();
-    return count;
+    return summary;
   }
 
-  private async deliver(job: Job): Promise<void> {
-    if (job.abandoned) return;
-    let outcome: { messageId: string | undefined } | { error: unknown };
-    try {
-      const info = await this.mailer.send(this.compose(job.entries));
-      outcome = { messageId: typeof info?.messageId === 'string' ? info.messageId : undefined };
-    } catch (error) {
-      outcome = { error };
+  /**
+   * Gives up every mail not yet delivered, the one being sent included (its conversation is cut).
+   * Returns them, so that the owner can report or spool them; they are not reported again.
+   */
+  abandon(): Job[] {
+    const jobs = [...(this.active ? [this.active] : []), ...this.queue];
+    for (const job of jobs) job.abandoned = true;
+    this.queue.length = 0;
+    this.active = undefined;
+    this.entriesWaiting = 0;
+    this.options.mailer.release();
+    this.wake();
+    for (const job of jobs) for (const resolve of job.done) resolve();
+    return jobs;
+  }
+
+  /** The drop notice not yet delivered, taken out so that it is announced once. */
+  takeDropped(): DropSummary {
+    const dropped = this.dropped;
+    this.dropped = { count: 0, first: undefined, last: undefined };
+    return dropped;
+  }
+
+  private enqueue(job: Job): void {
+    let resolve!: () => void;
+    const promise = new Promise<void>((done) => {
+      resolve = done;
+    });
+    this.unfinished.add(promise);
+    job.done.push(() => {
+      this.unfinished.delete(promise);
+      resolve();
+    });
+    this.queue.push(job);
+    if (!job.spooled) this.entriesWaiting += jobSize(job);
+    if (job.urgent) this.wake();
+    if (!this.running) void this.run();
+  }
+
+  private finish(job: Job, index = -1): void {
+    if (index >= 0) this.queue.splice(index, 1);
+    for (const resolve of job.done) resolve();
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    await this.options.ready;
+    for (;;) {
+      const job = await this.next();
+      if (!job) break;
+      this.active = job;
+      const finished = await this.attempt(job);
+      if (job.abandoned || !finished) continue;
+      this.active = undefined;
+      if (!job.spooled) this.entriesWaiting -= jobSize(job);
+      this.finish(job);
     }
-    if (job.abandoned) return;
-    this.jobs.delete(job);
-    if (this.jobs.size === 0) this.mailer.release();
-    // A listener that throws must neither break the queue nor turn into an unhandled rejection:
-    // it surfaces as an exception of its own, as it would from any event emitter.
+    this.running = false;
+    this.options.mailer.release();
+  }
+
+  /**
+   * The next mail to send, after any wait the rate limit asks for; undefined when none waits.
+   * Batches held back by the rate limit go out merged. While closing nothing waits: if the
+   * window is full, what is queued goes out as one mail.
+   */
+  private async next(): Promise<Job | undefined> {
+    let heldBack = false;
+    for (;;) {
+      if (this.queue.length === 0) return undefined;
+      if (this.queue.some((job) => job.urgent)) return this.merge(Number.POSITIVE_INFINITY);
+      const wait = this.window?.delayBeforeNext(this.options.clock.now()) ?? 0;
+      if (wait > 0 && this.closing) return this.merge(Number.POSITIVE_INFINITY);
+      if (wait <= 0) return heldBack ? this.merge(this.options.mergeLimit) : this.queue.shift();
+      heldBack = true;
+      await this.sleep(wait);
+    }
+  }
+
+  /** Takes the mails at the head of the queue that fit in `limit` entries, as one mail. */
+  private merge(limit: number): Job | undefined {
+    const first = this.queue.shift();
+    if (!first || first.spooled) return first;
+    const merged: Job = { ...first, entries: liveEntries(first), offset: 0, done: [...first.done] };
+    while (this.queue[0] && !this.queue[0].spooled && jobSize(merged) + jobSize(this.queue[0]) <= limit) {
+      const next = this.queue.shift() as Job;
+      merged.entries.push(...liveEntries(next));
+      merged.batches += next.batches;
+      merged.urgent ||= next.urgent;
+      merged.done.push(...next.done);
+    }
+    return merged;
+  }
+
+  /** Sends one mail, retrying; false when it went back to the queue to join a crash mail. */
+  private async attempt(job: Job): Promise<boolean> {
+    const { mailer, clock, retry } = this.options;
+    for (let attempt = 1; ; attempt++) {
+      const count = jobSize(job);
+      const dropped = job.spooled ? undefined : this.takeDropped();
+      try {
+        const message = job.spooled
+          ? this.options.composeSpooled(job.spooled)
+          : this.options.compose(liveEntries(job), this.notices(job, dropped));
+        const info = await mailer.send(message);
+        if (job.abandoned) return true;
+        this.window?.record(clock.now());
+        this.tell((report) => report.delivered(job, count, typeof info?.messageId === 'string' ? info.messageId : undefined));
+        return true;
+      } catch (error) {
+        if (dropped) this.noteDropped(dropped);
+        if (job.abandoned) return true;
+        const transient = isTransientFailure(error);
+        if (!transient || attempt >= retry.attempts) {
+          this.tell((report) => report.failed(job, count, error, transient));
+          return true;
+        }
+        this.tell((report) => report.retrying(job, count, error));
+        if (this.crashWaits(job)) return this.requeue(job);
+        await this.sleep(retryDelayMs(attempt, retry, this.options.random));
+        if (job.abandoned) return true;
+        if (this.crashWaits(job)) return this.requeue(job);
+      }
+    }
+  }
+
+  // A listener that throws must neither stop the delivery nor become an unhandled rejection: it
+  // surfaces as an exception of its own, as it would from any event emitter.
+  private tell(call: (report: DeliveryReport) => void): void {
     try {
-      if ('error' in outcome) this.report.failed(outcome.error, job.entries.length);
-      else this.report.delivered(job.entries.length, outcome.messageId);
+      call(this.options.report);
     } catch (listenerError) {
       process.nextTick(() => {
         throw listenerError;
       });
     }
+  }
+
+  private crashWaits(job: Job): boolean {
+    return !job.urgent && this.queue.some((queued) => queued.urgent);
+  }
+
+  /** A crash mail must not wait behind this one's backoff: both go out together, in order. */
+  private requeue(job: Job): false {
+    this.queue.unshift(job);
+    this.active = undefined;
+    return false;
+  }
+
+  private notices(job: Job, dropped: DropSummary | undefined): string[] {
+    const notices: string[] = [];
+    if (dropped && dropped.count > 0) notices.push(dropNotice(dropped));
+    if (job.batches > 1) notices.push(mergeNotice(job.batches, !job.urgent));
+    return notices;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      let timer: TimerHandle;
+      const done = () => {
+        this.options.clock.clearTimeout(timer);
+        if (this.wakeUp === done) this.wakeUp = undefined;
+        resolve();
+      };
+      // While closing, the wait is part of the shutdown and must keep the process alive.
+      timer = this.options.clock.setTimeout(done, ms, this.closing);
+      this.wakeUp = done;
+    });
+  }
+
+  private wake(): void {
+    this.wakeUp?.();
   }
 }

@@ -170,3 +170,18 @@ export function createMailer(options: { smtp?: ResolvedSmtpOptions; transporter?
   if (!options.smtp) throw new TypeError('Expected `smtp` or `transporter`');
   return new SmtpMailer(smtpTransportOptions(options.smtp));
 }
+
+const PERMANENT_CODES = new Set(['ETLS', 'EREQUIRETLS', 'ECONFIG', 'ENOAUTH', 'EOAUTH2', 'EMAXRECIPIENTS', 'EFILEACCESS', 'EURLACCESS']);
+
+/**
+ * Whether a failure may go away by itself: network errors, timeouts, dropped connections and
+ * 4xx replies. 5xx replies, refused logins, TLS policy and certificate failures will not.
+ */
+export function isTransientFailure(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return true;
+  const { code, originalCode, responseCode } = error as SmtpError;
+  if (typeof responseCode === 'number') return responseCode >= 400 && responseCode < 500;
+  if (typeof originalCode === 'string' && CERTIFICATE_PROBLEM.test(originalCode)) return false;
+  if (code === 'EAUTH') return false;
+  return !(typeof code === 'string' && PERMANENT_CODES.has(code));
+}

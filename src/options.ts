@@ -97,6 +97,33 @@ export interface MailBatch {
   readonly hostname: string;
 }
 
+/** Retries of transient delivery failures. */
+export interface RetryOptions {
+  /**
+   * Tries in all, the first one included.
+   * @default 5
+   */
+  attempts?: number;
+  /**
+   * Wait before the first retry, in milliseconds; it doubles at each retry.
+   * @default 1000
+   */
+  minDelayMs?: number;
+  /**
+   * The longest wait between two tries, in milliseconds.
+   * @default 60000
+   */
+  maxDelayMs?: number;
+}
+
+/** A bound on the number of mails in a sliding window of time. */
+export interface RateLimitOptions {
+  /** Mails allowed in the window. */
+  mails: number;
+  /** Length of the window, in milliseconds. */
+  perMs: number;
+}
+
 /** Options of `new BufferedMailTransport(options)`. */
 export interface BufferedMailTransportOptions {
   /** The SMTP server to send through. Exactly one of `smtp` and `transporter`. */
@@ -156,6 +183,33 @@ export interface BufferedMailTransportOptions {
    */
   closeTimeoutMs?: number;
   /**
+   * How a transient failure (network error, timeout, dropped connection, any 4xx reply) is
+   * retried: `attempts` tries in all, waiting from `minDelayMs` doubling up to `maxDelayMs`, with
+   * jitter. Permanent failures (5xx, refused login, TLS policy) are never retried. `false`: one try.
+   * @default { attempts: 5, minDelayMs: 1000, maxDelayMs: 60000 }
+   */
+  retry?: RetryOptions | false;
+  /**
+   * The most entries held in memory, waiting in the buffer and in mails not yet delivered
+   * together. Beyond it the oldest waiting entries are dropped, counted, and the next mail says so.
+   * @default 10000
+   */
+  maxBufferedEntries?: number;
+  /**
+   * At most `mails` mails per `perMs` milliseconds. Batches due while the window is full are
+   * merged into one mail when it opens. A crash mail and the mail sent at shutdown are not held
+   * back. `false`: no limit.
+   * @default { mails: 20, perMs: 60000 }
+   */
+  rateLimit?: RateLimitOptions | false;
+  /**
+   * A folder where mails that could not be delivered (retries exhausted, or still undelivered
+   * when `closeTimeoutMs` ran out or the process exited) are written, one file per mail, and sent
+   * first by the next transport that uses the folder.
+   * @default undefined (no spooling)
+   */
+  spoolDir?: string;
+  /**
    * logform format applied to each entry when it is logged.
    * @default defaultLineFormat()
    */
@@ -196,10 +250,18 @@ export interface ResolvedOptions {
   readonly mode: 'batch' | 'context';
   readonly flushOnExit: boolean;
   readonly closeTimeoutMs: number;
+  readonly retry: Readonly<Required<RetryOptions>>;
+  readonly maxBufferedEntries: number;
+  readonly rateLimit: Readonly<RateLimitOptions> | undefined;
+  readonly spoolDir: string | undefined;
+  readonly clock: Clock | undefined;
 }
 
 export const DEFAULT_CAPACITY = 100;
 export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
+export const DEFAULT_RETRY: Readonly<Required<RetryOptions>> = Object.freeze({ attempts: 5, minDelayMs: 1000, maxDelayMs: 60_000 });
+export const DEFAULT_MAX_BUFFERED_ENTRIES = 10_000;
+export const DEFAULT_RATE_LIMIT: Readonly<RateLimitOptions> = Object.freeze({ mails: 20, perMs: 60_000 });
 export const DEFAULT_SMTP_PORT = 587;
 
 function describe(value: unknown): string {
@@ -334,6 +396,39 @@ function resolveSmtp(value: unknown): ResolvedOptions['smtp'] {
   });
 }
 
+function resolveRetry(value: unknown): Readonly<Required<RetryOptions>> {
+  if (value === undefined) return DEFAULT_RETRY;
+  if (value === false) return Object.freeze({ ...DEFAULT_RETRY, attempts: 1 });
+  if (!isObject(value)) throw new TypeError(expected('retry', 'an object with `attempts`, `minDelayMs`, `maxDelayMs`, or `false`', value));
+  const attempts = resolvePositiveInteger('retry.attempts', value.attempts, DEFAULT_RETRY.attempts);
+  const minDelayMs = resolvePositiveInteger('retry.minDelayMs', value.minDelayMs, DEFAULT_RETRY.minDelayMs);
+  const maxDelayMs = resolvePositiveInteger('retry.maxDelayMs', value.maxDelayMs, Math.max(minDelayMs, DEFAULT_RETRY.maxDelayMs));
+  if (maxDelayMs < minDelayMs) {
+    throw new RangeError(expected('retry.maxDelayMs', `at least \`retry.minDelayMs\` (${minDelayMs})`, maxDelayMs));
+  }
+  return Object.freeze({ attempts, minDelayMs, maxDelayMs });
+}
+
+function resolveRateLimit(value: unknown): Readonly<RateLimitOptions> | undefined {
+  if (value === undefined) return DEFAULT_RATE_LIMIT;
+  if (value === false) return undefined;
+  if (!isObject(value)) throw new TypeError(expected('rateLimit', 'an object with `mails` and `perMs`, or `false`', value));
+  const required = (name: string, field: unknown) => {
+    if (field === undefined) throw new TypeError(expected(name, 'a positive integer', field));
+    return resolvePositiveInteger(name, field, 0);
+  };
+  return Object.freeze({ mails: required('rateLimit.mails', value.mails), perMs: required('rateLimit.perMs', value.perMs) });
+}
+
+function resolveClock(value: unknown): Clock | undefined {
+  if (value === undefined) return undefined;
+  const clock = value as Partial<Clock>;
+  if (!isObject(value) || typeof clock.now !== 'function' || typeof clock.setTimeout !== 'function' || typeof clock.clearTimeout !== 'function') {
+    throw new TypeError(expected('clock', 'an object with `now()`, `setTimeout()` and `clearTimeout()`', value));
+  }
+  return value as unknown as Clock;
+}
+
 function resolveTransporter(value: unknown): MailTransporter {
   if (!isObject(value) || typeof value.sendMail !== 'function') {
     throw new TypeError(expected('transporter', 'an object with a `sendMail(message)` method', value));
@@ -375,6 +470,19 @@ export function resolveOptions(options: BufferedMailTransportOptions): ResolvedO
   if (mode === 'context' && flushIntervalMs !== undefined) {
     throw new TypeError("Expected no `flushIntervalMs` with `mode: 'context'`, which mails only on `flushLevel`");
   }
+  const capacity = resolvePositiveInteger('capacity', options.capacity, DEFAULT_CAPACITY);
+  const maxBufferedEntries = resolvePositiveInteger(
+    'maxBufferedEntries',
+    options.maxBufferedEntries,
+    Math.max(DEFAULT_MAX_BUFFERED_ENTRIES, capacity),
+  );
+  if (maxBufferedEntries < capacity) {
+    throw new RangeError(expected('maxBufferedEntries', `at least \`capacity\` (${capacity})`, maxBufferedEntries));
+  }
+  const { spoolDir } = options;
+  if (spoolDir !== undefined && (typeof spoolDir !== 'string' || spoolDir.trim() === '')) {
+    throw new TypeError(expected('spoolDir', 'a folder path', spoolDir));
+  }
   return Object.freeze({
     ...(hasSmtp && { smtp: resolveSmtp(options.smtp) }),
     ...(hasTransporter && { transporter: resolveTransporter(options.transporter) }),
@@ -383,12 +491,17 @@ export function resolveOptions(options: BufferedMailTransportOptions): ResolvedO
     cc: Object.freeze(resolveAddressList('cc', options.cc, false)),
     bcc: Object.freeze(resolveAddressList('bcc', options.bcc, false)),
     ...(subject !== undefined && { subject }),
-    capacity: resolvePositiveInteger('capacity', options.capacity, DEFAULT_CAPACITY),
+    capacity,
     flushIntervalMs:
       flushIntervalMs === undefined ? undefined : resolvePositiveInteger('flushIntervalMs', flushIntervalMs, 0),
     flushLevel,
     mode,
     flushOnExit: resolveBoolean('flushOnExit', options.flushOnExit, true),
     closeTimeoutMs: resolvePositiveInteger('closeTimeoutMs', options.closeTimeoutMs, DEFAULT_CLOSE_TIMEOUT_MS),
+    retry: resolveRetry(options.retry),
+    maxBufferedEntries,
+    rateLimit: resolveRateLimit(options.rateLimit),
+    spoolDir,
+    clock: resolveClock(options.clock),
   });
 }

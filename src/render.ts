@@ -49,7 +49,29 @@ export function entryText(entry: LogEntry): string {
   return typeof rendered === 'string' ? rendered : renderLine(entry);
 }
 
-/** The text/plain body of a batch: one entry per line, in log order. */
-export function renderText(entries: readonly LogEntry[]): string {
-  return `${entries.map(entryText).join('\n')}\n`;
+/** The text/plain body of a batch: any notices, then one entry per line, in log order. */
+export function renderText(entries: readonly LogEntry[], notices: readonly string[] = []): string {
+  return `${[...notices, ...entries.map(entryText)].join('\n')}\n`;
+}
+
+/** Entries dropped for lack of room, and when they were logged. */
+export interface DropSummary {
+  count: number;
+  first: string | undefined;
+  last: string | undefined;
+}
+
+function entryCount(count: number): string {
+  return `${count} log ${count === 1 ? 'entry' : 'entries'}`;
+}
+
+/** The first line of the mail that follows dropped entries. */
+export function dropNotice(dropped: DropSummary): string {
+  const when = dropped.first && dropped.last ? `, logged between ${dropped.first} and ${dropped.last}` : '';
+  return `[winston-buffered-mail] ${entryCount(dropped.count)} ${dropped.count === 1 ? 'was' : 'were'} dropped${when}: \`maxBufferedEntries\` was reached while mail could not be sent.`;
+}
+
+/** The line that says a mail holds several batches. */
+export function mergeNotice(batches: number, heldByRateLimit: boolean): string {
+  return `[winston-buffered-mail] This mail holds ${batches} batches merged into one${heldByRateLimit ? ' by `rateLimit`' : ''}.`;
 }

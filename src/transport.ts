@@ -2,12 +2,13 @@ import { hostname } from 'node:os';
 import TransportStream from 'winston-transport';
 import { BatchBuffer } from './buffer';
 import { systemClock, type Clock, type TimerHandle } from './clock';
-import { Delivery } from './delivery';
-import { unwatchExit, watchExit, type ExitFlushable } from './exit-hook';
+import { Delivery, type DropSummary, type Job } from './delivery';
+import { unwatchExit, watchExit, type ExitAware } from './exit-hook';
 import { defaultLineFormat } from './line-format';
 import { createMailer, sanitizeError, secretForms, type Mailer, type SmtpError } from './mailer';
 import { resolveOptions, type BufferedMailTransportOptions, type LogEntry, type MailMessage, type ResolvedOptions } from './options';
-import { renderSubject, renderText } from './render';
+import { dropNotice, renderSubject, renderText } from './render';
+import { Spool, type ClaimedMail, type SpooledMail } from './spool';
 
 /** Sent with the `'mail'` event once the server accepted a mail. */
 export interface MailSentInfo {
@@ -18,17 +19,45 @@ export interface MailSentInfo {
 }
 
 /**
- * Sent with the `'warn'` event when a mail could not be delivered, or was delivered with a
- * problem. Keeps nodemailer's `code` (`ETLS`, `EAUTH`, `ECONNECTION`, `ETIMEDOUT`...) and the
- * server's reply; never contains the password.
+ * Sent with the `'warn'` event when mail could not be delivered, or entries had to be dropped.
+ * Keeps nodemailer's `code` (`ETLS`, `EAUTH`, `ECONNECTION`, `ETIMEDOUT`...) and the server's
+ * reply, or one of ours (`EOVERFLOW`, `ECLOSETIMEOUT`, `EEXIT`, `ESPOOL`); never contains the password.
  */
 export interface DeliveryWarning extends SmtpError {
   /** The number of log entries concerned. */
   count: number;
 }
 
-const LEVEL = Symbol.for('level');
+/** Counters since the transport was created, from `stats()`. */
+export interface TransportStats {
+  /** Entries accepted by the transport. */
+  entriesLogged: number;
+  /** Entries in mails the server accepted. */
+  entriesMailed: number;
+  /** Mails the server accepted, spooled mails of earlier runs included. */
+  mailsSent: number;
+  /** Tries repeated after a transient failure. */
+  retries: number;
+  /** Mails given up: permanent failure, or retries exhausted with no `spoolDir`. */
+  mailsGivenUp: number;
+  /** Entries in those mails. */
+  entriesGivenUp: number;
+  /** Entries dropped because `maxBufferedEntries` was reached. */
+  entriesDropped: number;
+  /** Mails written to `spoolDir` for a later run. */
+  mailsSpooled: number;
+  /** Entries in those mails. */
+  entriesSpooled: number;
+  /** Entries of earlier runs delivered from `spoolDir`. */
+  entriesFromSpool: number;
+  /** Entries that left the `'context'` ring unmailed, as that mode intends. */
+  entriesContextDiscarded: number;
+  /** Entries waiting now, in the buffer or in mails not yet delivered. */
+  entriesPending: number;
+}
+
 const MESSAGE = Symbol.for('message');
+const LEVEL = Symbol.for('level');
 
 // winston's default levels, for a transport written to without a logger.
 const NPM_LEVELS: Readonly<Record<string, number>> = { error: 0, warn: 1, info: 2, http: 3, verbose: 4, debug: 5, silly: 6 };
@@ -40,6 +69,14 @@ const nextMacrotask = () => new Promise<void>((resolve) => realSetImmediate(reso
 /** winston's entry for an uncaught exception or an unhandled rejection. */
 function isCrash(entry: LogEntry): boolean {
   return entry.exception === true || entry.rejection === true;
+}
+
+function entries(count: number): string {
+  return `${count} log ${count === 1 ? 'entry' : 'entries'}`;
+}
+
+function timestampOf(entry: LogEntry | undefined): string | undefined {
+  return typeof entry?.timestamp === 'string' ? entry.timestamp : undefined;
 }
 
 export interface BufferedMailTransport {
@@ -57,16 +94,30 @@ export interface BufferedMailTransport {
  * A winston transport that keeps log entries and mails them in batches, over an SMTP connection
  * that is always encrypted, or through any nodemailer transporter.
  */
-export class BufferedMailTransport extends TransportStream implements ExitFlushable {
+export class BufferedMailTransport extends TransportStream implements ExitAware {
   private readonly settings: ResolvedOptions;
   private readonly buffer: BatchBuffer<LogEntry>;
   private readonly mailer: Mailer;
   private readonly delivery: Delivery;
+  private readonly spool: Spool | undefined;
   private readonly secrets: readonly string[];
   private readonly clock: Clock;
   private readonly hostname = hostname();
+  private readonly counters = {
+    entriesLogged: 0,
+    entriesMailed: 0,
+    mailsSent: 0,
+    retries: 0,
+    mailsGivenUp: 0,
+    entriesGivenUp: 0,
+    entriesDropped: 0,
+    mailsSpooled: 0,
+    entriesSpooled: 0,
+    entriesFromSpool: 0,
+  };
   private intervalTimer: TimerHandle | undefined;
   private watchingExit = false;
+  private overflowReported = false;
   private exitFlush: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
 
@@ -80,7 +131,7 @@ export class BufferedMailTransport extends TransportStream implements ExitFlusha
       ...(options.handleRejections !== undefined && { handleRejections: options.handleRejections }),
     });
     this.settings = settings;
-    this.clock = options.clock ?? systemClock;
+    this.clock = settings.clock ?? systemClock;
     this.secrets = secretForms(settings.smtp);
     this.buffer = new BatchBuffer({
       capacity: settings.capacity,
@@ -89,10 +140,25 @@ export class BufferedMailTransport extends TransportStream implements ExitFlusha
       isTrigger: (entry) => isCrash(entry) || this.reachesFlushLevel(entry),
     });
     this.mailer = createMailer(settings);
-    this.delivery = new Delivery(this.mailer, (entries) => this.composeMail(entries), {
-      delivered: (count, messageId) => this.emit('mail', { count, messageId } satisfies MailSentInfo),
-      failed: (error, count) => this.warn(error, count, `Could not mail ${count} log ${count === 1 ? 'entry' : 'entries'}`),
+    const spoolDir = settings.spoolDir;
+    this.spool = spoolDir === undefined ? undefined : new Spool(spoolDir, (error) => this.warn(error, 0, 'Spool', 'ESPOOL'));
+    this.delivery = new Delivery({
+      mailer: this.mailer,
+      clock: this.clock,
+      retry: settings.retry,
+      rateLimit: settings.rateLimit,
+      mergeLimit: Math.min(settings.maxBufferedEntries, 10 * settings.capacity),
+      compose: (batch, notices) => this.composeMail(batch, notices),
+      composeSpooled: (mail) => this.envelope(mail.subject, mail.text),
+      report: {
+        delivered: (job, count, messageId) => this.onDelivered(job, count, messageId),
+        retrying: () => this.counters.retries++,
+        failed: (job, count, error, exhausted) => this.onFailed(job, count, error, exhausted),
+      },
+      // Mails kept by an earlier run go first; read once listeners had a chance to attach.
+      ready: this.spool ? nextMacrotask().then(() => this.resendSpooled()) : undefined,
     });
+    if (this.spool) this.startWatchingExit();
     if (settings.flushLevel !== undefined) {
       this.once('pipe', () => this.checkFlushLevel());
     }
@@ -101,18 +167,17 @@ export class BufferedMailTransport extends TransportStream implements ExitFlusha
   override log(info: LogEntry, next: () => void): void {
     // winston's `exceptionHandlers` hand entries to log() directly, without the transport's format.
     const entry = typeof info[MESSAGE] === 'string' || !this.format ? info : this.applyFormat(info);
+    this.counters.entriesLogged++;
     const wasEmpty = this.buffer.size === 0;
     const batch = this.buffer.push(entry, this.clock.now());
     if (batch) {
       this.stopIntervalTimer();
-      this.delivery.submit(batch);
+      this.delivery.submit(batch, isCrash(entry));
     } else if (wasEmpty) {
       this.startIntervalTimer();
     }
-    if (!this.watchingExit && this.settings.flushOnExit && !this.closing) {
-      this.watchingExit = true;
-      watchExit(this);
-    }
+    if (this.buffer.size + this.delivery.pendingEntries > this.settings.maxBufferedEntries) this.dropOverflow();
+    if (!this.watchingExit && this.settings.flushOnExit && !this.closing) this.startWatchingExit();
     this.emit('logged', info);
     next();
   }
@@ -134,25 +199,41 @@ export class BufferedMailTransport extends TransportStream implements ExitFlusha
    */
   override close(): Promise<void> {
     this.closing ??= this.deliverWithin(this.settings.closeTimeoutMs).then(() => {
-      unwatchExit(this);
-      this.watchingExit = false;
+      this.stopWatchingExit();
       this.stopIntervalTimer();
       this.mailer.close();
     });
     return this.closing;
   }
 
+  /** Counters since the transport was created. */
+  stats(): TransportStats {
+    return {
+      ...this.counters,
+      entriesContextDiscarded: this.buffer.evicted,
+      entriesPending: this.buffer.size + this.delivery.pendingEntries,
+    };
+  }
+
   override _final(callback: (error?: Error | null) => void): void {
     this.deliverWithin(this.settings.closeTimeoutMs).then(() => callback(), callback);
   }
 
-  /** @internal Called by the exit hook when the process is about to end on its own. */
+  /** @internal The process is about to end on its own. */
   flushBeforeExit(): void {
-    if (this.exitFlush) return;
+    if (this.exitFlush || !this.settings.flushOnExit) return;
     if (this.buffer.flushableSize === 0 && this.delivery.pending === 0) return;
     this.exitFlush = this.deliverWithin(this.settings.closeTimeoutMs).finally(() => {
       this.exitFlush = undefined;
     });
+  }
+
+  /** @internal The process is exiting: keep in the spool, or at least count, what is left. */
+  onExit(): void {
+    const leftover = this.buffer.takeForFlush();
+    if (leftover.length > 0) this.delivery.submit(leftover);
+    const jobs = this.delivery.abandon();
+    this.giveUpAtShutdown(jobs, 'EEXIT', 'before the process exited');
   }
 
   private async handOver(): Promise<void> {
@@ -165,25 +246,125 @@ export class BufferedMailTransport extends TransportStream implements ExitFlusha
     }
   }
 
-  /** Flushes, and gives up what is not delivered after `timeoutMs`, reporting its size. */
+  /** Flushes, and gives up what is not delivered after `timeoutMs`, spooling or counting it. */
   private async deliverWithin(timeoutMs: number): Promise<void> {
     await this.handOver();
+    this.delivery.beginClosing();
     let timer: TimerHandle | undefined;
     const timedOut = await Promise.race([
       this.delivery.settled().then(() => false),
       new Promise<boolean>((resolve) => {
-        timer = this.clock.setTimeout(() => resolve(true), timeoutMs);
+        // Kept alive on purpose: this wait is what lets a process deliver before it ends.
+        timer = this.clock.setTimeout(() => resolve(true), timeoutMs, true);
       }),
     ]);
     this.clock.clearTimeout(timer);
-    if (!timedOut) return;
-    const count = this.delivery.abandon();
-    if (count === 0) return;
-    const error = new Error(
-      `${count} log ${count === 1 ? 'entry was' : 'entries were'} not delivered within \`closeTimeoutMs\` (${timeoutMs} ms)`,
-    ) as SmtpError;
-    error.code = 'ECLOSETIMEOUT';
-    this.warn(error, count, 'Gave up delivery at shutdown');
+    if (timedOut) {
+      this.giveUpAtShutdown(this.delivery.abandon(), 'ECLOSETIMEOUT', `within \`closeTimeoutMs\` (${timeoutMs} ms)`);
+    }
+  }
+
+  private giveUpAtShutdown(jobs: Job[], code: string, when: string): void {
+    let spooled = 0;
+    let lost = 0;
+    for (const job of jobs) {
+      if (job.spooled) {
+        this.spool?.release(job.spooled);
+        continue;
+      }
+      const count = job.entries.length - job.offset;
+      if (count === 0) continue;
+      if (this.spoolJob(job)) spooled += count;
+      else {
+        lost += count;
+        this.counters.mailsGivenUp++;
+        this.counters.entriesGivenUp += count;
+      }
+    }
+    const notDelivered = (count: number) => `${entries(count)} ${count === 1 ? 'was' : 'were'} not delivered ${when}`;
+    if (spooled > 0) {
+      this.warn(new Error(`${notDelivered(spooled)}; kept in \`spoolDir\` for the next start`), spooled, 'Spooled', code);
+    }
+    if (lost > 0) this.warn(new Error(notDelivered(lost)), lost, 'Gave up delivery', code);
+  }
+
+  /** Writes a mail to the spool; false when there is no spool or it could not be written. */
+  private spoolJob(job: Job): boolean {
+    if (!this.spool) return false;
+    const dropped = this.delivery.takeDropped();
+    const notices = dropped.count > 0 ? [dropNotice(dropped)] : [];
+    const live = job.entries.slice(job.offset);
+    const message = this.composeMail(live, notices);
+    const mail: SpooledMail = { subject: message.subject, text: message.text, count: live.length };
+    if (this.spool.write(mail) === undefined) return false;
+    this.counters.mailsSpooled++;
+    this.counters.entriesSpooled += live.length;
+    return true;
+  }
+
+  private resendSpooled(): void {
+    const mails = this.spool?.claimAll() ?? [];
+    if (mails.length > 0) this.delivery.submitSpooled(mails);
+  }
+
+  private onDelivered(job: Job, count: number, messageId: string | undefined): void {
+    this.counters.mailsSent++;
+    if (job.spooled) {
+      this.spool?.remove(job.spooled);
+      this.counters.entriesFromSpool += count;
+    } else {
+      this.counters.entriesMailed += count;
+    }
+    this.overflowReported = false;
+    this.emit('mail', { count, messageId } satisfies MailSentInfo);
+  }
+
+  private onFailed(job: Job, count: number, error: unknown, exhausted: boolean): void {
+    if (job.spooled) {
+      this.spool?.release(job.spooled);
+      this.warn(error, count, `Could not mail ${entries(count)} kept from an earlier run; they stay in \`spoolDir\``);
+      return;
+    }
+    if (exhausted && this.spoolJob(job)) {
+      this.warn(error, count, `Could not mail ${entries(count)} after ${this.settings.retry.attempts} tries; kept in \`spoolDir\` for the next start`);
+      return;
+    }
+    this.counters.mailsGivenUp++;
+    this.counters.entriesGivenUp += count;
+    const tries = exhausted ? ` after ${this.settings.retry.attempts} tries` : '';
+    this.warn(error, count, `Could not mail ${entries(count)}${tries}`);
+  }
+
+  /** Keeps memory bounded: drops the oldest waiting entries, counts them, and says so once. */
+  private dropOverflow(): void {
+    const excess = this.buffer.size + this.delivery.pendingEntries - this.settings.maxBufferedEntries;
+    const summary: DropSummary = this.delivery.dropOldest(excess);
+    if (summary.count < excess) {
+      const fromBuffer = this.buffer.dropOldest(excess - summary.count);
+      summary.first ??= timestampOf(fromBuffer[0]);
+      summary.last = timestampOf(fromBuffer[fromBuffer.length - 1]) ?? summary.last;
+      summary.count += fromBuffer.length;
+    }
+    if (summary.count === 0) return;
+    this.counters.entriesDropped += summary.count;
+    this.delivery.noteDropped(summary);
+    if (!this.overflowReported) {
+      this.overflowReported = true;
+      const error = new Error(
+        `\`maxBufferedEntries\` (${this.settings.maxBufferedEntries}) reached while mail cannot be sent: the oldest waiting entries are being dropped; the next mail says how many`,
+      );
+      this.warn(error, summary.count, 'Dropping log entries', 'EOVERFLOW');
+    }
+  }
+
+  private startWatchingExit(): void {
+    this.watchingExit = true;
+    watchExit(this);
+  }
+
+  private stopWatchingExit(): void {
+    this.watchingExit = false;
+    unwatchExit(this);
   }
 
   private startIntervalTimer(): void {
@@ -238,23 +419,31 @@ export class BufferedMailTransport extends TransportStream implements ExitFlusha
     }
   }
 
-  private composeMail(entries: LogEntry[]): MailMessage {
-    const { from, to, cc, bcc, subject } = this.settings;
-    const batch = { entries, count: entries.length, hostname: this.hostname };
+  private envelope(subject: string, text: string): MailMessage {
+    const { from, to, cc, bcc } = this.settings;
     return {
       from,
       to: [...to],
       ...(cc.length > 0 && { cc: [...cc] }),
       ...(bcc.length > 0 && { bcc: [...bcc] }),
-      subject: renderSubject(subject, batch, (error) => this.warn(error, entries.length, 'Used the default subject')),
-      text: renderText(entries),
+      subject,
+      text,
     };
+  }
+
+  private composeMail(batch: LogEntry[], notices: readonly string[]): MailMessage {
+    const details = { entries: batch, count: batch.length, hostname: this.hostname };
+    const subject = renderSubject(this.settings.subject, details, (error) =>
+      this.warn(error, batch.length, 'Used the default subject'),
+    );
+    return this.envelope(subject, renderText(batch, notices));
   }
 
   // Delivery problems are 'warn', never 'error': winston re-emits a transport's 'error' on the
   // logger, and an 'error' event nobody listens to terminates the application.
-  private warn(error: unknown, count: number, context: string): void {
+  private warn(error: unknown, count: number, context: string, code?: string): void {
     const warning = sanitizeError(error, this.secrets, context, this.settings.smtp !== undefined) as DeliveryWarning;
+    if (code !== undefined) warning.code = code;
     warning.count = count;
     this.emit('warn', warning);
   }
