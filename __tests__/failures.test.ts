@@ -1,17 +1,9 @@
-import { createServer, type AddressInfo } from 'node:net';
 import winston from 'winston';
 import { runFixture } from './helpers/child';
 import { memoryTransport } from './helpers/memory-transport';
+import { deadPort } from './helpers/ports';
 import { bodyLines, gate, optionsFor, recordingTransport, startServer } from './helpers/smtp';
 
-/** A port on 127.0.0.1 where nothing listens. */
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('delivery failures', () => {
   test('no server listening: a warn with a connection code, and the logger keeps working', async () => {

@@ -1,4 +1,9 @@
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateCertificate } from '../src/local-smtp-server';
 import { runFixture } from './helpers/child';
+import { deadPort } from './helpers/ports';
 import { bodyLines, startServer, type LocalSmtpServer } from './helpers/smtp';
 
 function envFor(server: LocalSmtpServer): Record<string, string> {
@@ -46,5 +51,30 @@ describe('a process that crashes', () => {
     expect(lines[3]).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z ERROR ${headline}$`));
     expect(lines[4]).toBe('Error: The ledger went away');
     expect(lines[5]).toMatch(/^ {4}at .*log-and-throw\.ts/);
+  });
+});
+
+describe('spoolDir', () => {
+  test('a process that ends during an outage leaves its mail in the spool; the next one delivers it', async () => {
+    const spool = mkdtempSync(join(tmpdir(), 'wbm-spool-run-'));
+    const port = await deadPort();
+    const certificate = await generateCertificate();
+    const credentials = { user: 'demo', pass: 'spool-secret' };
+    const env = { WBM_PORT: String(port), WBM_CA: certificate.cert, WBM_USER: credentials.user, WBM_PASS: credentials.pass, WBM_SPOOL: spool };
+
+    const outage = await runFixture('spool-run.ts', env, ['7']);
+    expect(outage.status).toBe(0);
+    expect(outage.stdout).toMatch(/^warn (ECONNECTION|ESOCKET|ECLOSETIMEOUT): 7\n$/);
+    expect(readdirSync(spool).filter((name) => name.endsWith('.mail.json'))).toHaveLength(1);
+
+    const server = await startServer({ port, credentials, certificate });
+    const recovery = await runFixture('spool-run.ts', env, ['0']);
+    expect(recovery.stdout).toBe('mail: 7\n');
+    expect(recovery.status).toBe(0);
+    expect(server.mails).toHaveLength(1);
+    expect(bodyLines(server.mails[0]!).map((line) => line.replace(/^\S+ INFO  /, ''))).toEqual(
+      Array.from({ length: 7 }, (_, index) => `spooled entry ${index}`),
+    );
+    expect(readdirSync(spool)).toEqual([]);
   });
 });

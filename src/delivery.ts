@@ -208,7 +208,8 @@ export class Delivery {
 
   /**
    * The next mail to send, after any wait the rate limit asks for; undefined when none waits.
-   * Batches held back by the rate limit go out merged. While closing nothing waits: if the
+   * Batches held back by the rate limit, or more of them than the window still allows, go out
+   * merged. While closing nothing waits: if the
    * window is full, what is queued goes out as one mail.
    */
   private async next(): Promise<Job | undefined> {
@@ -218,10 +219,15 @@ export class Delivery {
       if (this.queue.some((job) => job.urgent)) return this.merge(Number.POSITIVE_INFINITY);
       const wait = this.window?.delayBeforeNext(this.options.clock.now()) ?? 0;
       if (wait > 0 && this.closing) return this.merge(Number.POSITIVE_INFINITY);
-      if (wait <= 0) return heldBack ? this.merge(this.options.mergeLimit) : this.queue.shift();
+      if (wait <= 0) return heldBack || this.backlogged() ? this.merge(this.options.mergeLimit) : this.queue.shift();
       heldBack = true;
       await this.sleep(wait);
     }
+  }
+
+  /** More batches wait than the window still allows: sending them one by one would only fall behind. */
+  private backlogged(): boolean {
+    return this.window !== undefined && this.queue.length > this.window.remaining(this.options.clock.now());
   }
 
   /** Takes the mails at the head of the queue that fit in `limit` entries, as one mail. */

@@ -26,6 +26,12 @@ export interface AuthAttempt {
 }
 
 export interface LocalSmtpServerOptions {
+  /** Port to listen on. @default 0 (any free port) */
+  port?: number;
+  /** Cut the connection in the middle of the first `dropDuringData` DATA transfers. @default 0 */
+  dropDuringData?: number;
+  /** Key and certificate to use instead of generating them. */
+  certificate?: { key: string; cert: string };
   /** Accepted credentials. @default { user: 'demo', pass: <random> } */
   credentials?: { user: string; pass: string };
   /** Extra smtp-server options that override the secure defaults, to make the server misbehave. */
@@ -76,12 +82,14 @@ function tlsProtocolOf(session: SMTPServerSession): string | undefined {
 
 /** Starts the server on an ephemeral port of 127.0.0.1. */
 export async function startLocalSmtpServer(options: LocalSmtpServerOptions = {}): Promise<LocalSmtpServer> {
-  const { key, cert } = await generateCertificate();
+  const { key, cert } = options.certificate ?? (await generateCertificate());
   const credentials = options.credentials ?? { user: 'demo', pass: `demo-${Math.random().toString(36).slice(2)}` };
   const mails: ReceivedMail[] = [];
   const authAttempts: AuthAttempt[] = [];
   const waiters = new Set<() => void>();
   const notify = () => waiters.forEach((check) => check());
+  const sockets = new Map<number, import('node:net').Socket>();
+  let dropsLeft = options.dropDuringData ?? 0;
 
   const server = new SMTPServer({
     secure: false,
@@ -104,6 +112,12 @@ export async function startLocalSmtpServer(options: LocalSmtpServerOptions = {})
     },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
+      if (dropsLeft > 0) {
+        dropsLeft--;
+        stream.once('data', () => sockets.get(session.remotePort)?.destroy());
+        stream.resume();
+        return;
+      }
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
         const raw = Buffer.concat(chunks);
@@ -130,10 +144,16 @@ export async function startLocalSmtpServer(options: LocalSmtpServerOptions = {})
     ...options.serverOptions,
   });
   server.on('error', () => undefined);
+  server.server.on('connection', (socket: import('node:net').Socket) => {
+    const port = socket.remotePort;
+    if (port === undefined) return;
+    sockets.set(port, socket);
+    socket.once('close', () => sockets.delete(port));
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const address = server.server.address();
   if (address === null || typeof address === 'string') throw new Error('The SMTP server has no TCP address');

@@ -19,6 +19,12 @@ export class SlidingWindow {
     return Math.max(0, oldest + this.limit.perMs - now);
   }
 
+  /** How many sends are still allowed in the window at `now`. */
+  remaining(now: number): number {
+    this.forget(now);
+    return Math.max(0, this.limit.mails - this.sentAt.length);
+  }
+
   private forget(now: number): void {
     while (this.sentAt.length > 0 && (this.sentAt[0] ?? now) <= now - this.limit.perMs) this.sentAt.shift();
   }

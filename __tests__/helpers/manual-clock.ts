@@ -5,6 +5,7 @@ export class ManualClock implements Clock {
   private current = 0;
   private nextId = 1;
   private readonly timers = new Map<number, { at: number; callback: () => void }>();
+  private readonly timerWaiters: Array<() => void> = [];
   fired = 0;
 
   now(): number {
@@ -14,7 +15,22 @@ export class ManualClock implements Clock {
   setTimeout(callback: () => void, ms: number): number {
     const id = this.nextId++;
     this.timers.set(id, { at: this.current + ms, callback });
+    this.timerWaiters.splice(0).forEach((resolve) => resolve());
     return id;
+  }
+
+  /** Resolves when a timer is waiting (at once if one already is). */
+  whenTimerSet(): Promise<void> {
+    if (this.timers.size > 0) return Promise.resolve();
+    return new Promise((resolve) => this.timerWaiters.push(resolve));
+  }
+
+  /** Waits for the next timer and runs it; returns the time it was due. */
+  async runNextTimer(): Promise<number> {
+    await this.whenTimerSet();
+    const [at] = this.pending;
+    this.advanceTo(at ?? this.current);
+    return this.current;
   }
 
   clearTimeout(handle: unknown): void {

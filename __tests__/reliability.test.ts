@@ -1,0 +1,206 @@
+import winston from 'winston';
+import { generateCertificate } from '../src/local-smtp-server';
+import { ManualClock } from './helpers/manual-clock';
+import { deadPort } from './helpers/ports';
+import { bodyLines, optionsFor, recordingTransport, startServer, type LocalSmtpServer } from './helpers/smtp';
+
+const text = (line: string) => line.replace(/^\S+ \S+\s+/, '');
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+
+/** Options for a server that is not there yet: same credentials and CA as `future` will have. */
+function smtpAt(port: number, credentials: { user: string; pass: string }, ca: string) {
+  return { host: '127.0.0.1', port, auth: credentials, tls: { ca } };
+}
+
+/** Runs timers on the manual clock until `done` settles. */
+async function driveUntil(clock: ManualClock, done: Promise<unknown>): Promise<void> {
+  let finished = false;
+  void done.then(() => (finished = true));
+  while (!finished) {
+    await Promise.race([clock.whenTimerSet(), done]);
+    if (!finished) await clock.runNextTimer();
+    await settle();
+  }
+}
+
+function failFirst(times: number, code: number, message: string) {
+  let failures = 0;
+  return (_address: unknown, _session: unknown, callback: (error?: Error | null) => void) => {
+    if (failures < times) {
+      failures++;
+      callback(Object.assign(new Error(message), { responseCode: code }));
+      return;
+    }
+    callback();
+  };
+}
+
+describe('transient failures are retried with backoff', () => {
+  test('a server that answers 451 to the first two attempts gets the batch exactly once', async () => {
+    const server = await startServer({ serverOptions: { onMailFrom: failFirst(2, 451, 'Try again later') } });
+    const clock = new ManualClock();
+    const { transport, warnings, sent } = recordingTransport({ ...optionsFor(server), clock });
+    const logger = winston.createLogger({ transports: [transport] });
+
+    for (let index = 0; index < 3; index++) logger.info(`line ${index}`);
+    await driveUntil(clock, transport.flush());
+
+    expect(server.mails).toHaveLength(1);
+    expect(bodyLines(server.mails[0]!).map(text)).toEqual(['line 0', 'line 1', 'line 2']);
+    expect(sent.map((info) => info.count)).toEqual([3]);
+    expect(warnings).toEqual([]);
+    expect(transport.stats()).toMatchObject({ retries: 2, mailsSent: 1, entriesMailed: 3, mailsGivenUp: 0 });
+    // Backoff: the first retry waited at most minDelayMs, the second at most twice that.
+    expect(clock.now()).toBeLessThanOrEqual(1000 + 2000);
+  });
+
+  test('a connection dropped in the middle of DATA is retried and the batch arrives', async () => {
+    const server = await startServer({ dropDuringData: 1 });
+    const clock = new ManualClock();
+    const { transport, warnings } = recordingTransport({ ...optionsFor(server), clock });
+    const logger = winston.createLogger({ transports: [transport] });
+
+    logger.info('survives a dropped connection');
+    await driveUntil(clock, transport.flush());
+
+    expect(server.mails.map((mail) => bodyLines(mail).map(text))).toEqual([['survives a dropped connection']]);
+    expect(warnings).toEqual([]);
+    expect(transport.stats().retries).toBe(1);
+  });
+
+  test('no server at first, started on that port later: every batch logged meanwhile arrives, in order', async () => {
+    const port = await deadPort();
+    const later = { user: 'demo', pass: 'later-secret' };
+    const certificate = await generateCertificate();
+    const clock = new ManualClock();
+    const { transport, warnings } = recordingTransport({
+      smtp: smtpAt(port, later, certificate.cert),
+      from: 'app@example.com',
+      to: 'ops@example.com',
+      capacity: 2,
+      clock,
+    });
+    const logger = winston.createLogger({ transports: [transport] });
+    for (let index = 0; index < 6; index++) logger.info(`entry ${index}`);
+    const flushed = transport.flush();
+
+    // Two failed tries, a few seconds of backoff, then the server comes up.
+    await clock.runNextTimer();
+    await clock.whenTimerSet();
+    const server: LocalSmtpServer = await startServer({ port, credentials: later, certificate });
+    await driveUntil(clock, flushed);
+
+    expect(server.mails.map((mail) => bodyLines(mail).map(text))).toEqual([
+      ['entry 0', 'entry 1'],
+      ['entry 2', 'entry 3'],
+      ['entry 4', 'entry 5'],
+    ]);
+    expect(warnings).toEqual([]);
+    expect(transport.stats()).toMatchObject({ retries: 2, mailsSent: 3, entriesMailed: 6 });
+  });
+});
+
+describe('permanent failures are not retried', () => {
+  test('550: one warn with the code, the loss counted, no retry', async () => {
+    const server = await startServer({ serverOptions: { onMailFrom: failFirst(1, 550, 'Sender rejected') } });
+    const clock = new ManualClock();
+    const { transport, warnings } = recordingTransport({ ...optionsFor(server), clock });
+    winston.createLogger({ transports: [transport] }).info('rejected');
+    await transport.flush();
+
+    expect(warnings.map((warning) => [warning.code, warning.responseCode, warning.count])).toEqual([['EENVELOPE', 550, 1]]);
+    expect(clock.fired).toBe(0);
+    expect(transport.stats()).toMatchObject({ retries: 0, mailsGivenUp: 1, entriesGivenUp: 1, mailsSent: 0 });
+  });
+
+  test('535: one login attempt, one warn with EAUTH and without the password, the loss counted', async () => {
+    const server = await startServer();
+    const pass = 'not-the-Password-42';
+    const { transport, warnings } = recordingTransport(
+      optionsFor(server, { smtp: smtpAt(server.port, { user: server.credentials.user, pass }, server.ca) }),
+    );
+    winston.createLogger({ transports: [transport] }).info('never sent');
+    await transport.flush();
+
+    expect(server.authAttempts).toHaveLength(1);
+    expect(warnings.map((warning) => [warning.code, warning.responseCode])).toEqual([['EAUTH', 535]]);
+    expect(JSON.stringify({ ...warnings[0], message: warnings[0]?.message })).not.toContain(pass);
+    expect(transport.stats()).toMatchObject({ retries: 0, mailsGivenUp: 1, entriesGivenUp: 1 });
+  });
+});
+
+describe('maxBufferedEntries keeps memory bounded', () => {
+  test('3x maxBufferedEntries during an outage: the exact drop count is in the first mail after recovery', async () => {
+    const port = await deadPort();
+    const credentials = { user: 'demo', pass: 'overflow-secret' };
+    const certificate = await generateCertificate();
+    const clock = new ManualClock();
+    const { transport, warnings } = recordingTransport({
+      smtp: smtpAt(port, credentials, certificate.cert),
+      from: 'app@example.com',
+      to: 'ops@example.com',
+      capacity: 10,
+      maxBufferedEntries: 100,
+      retry: { attempts: 50, minDelayMs: 1000, maxDelayMs: 1000 },
+      rateLimit: false,
+      clock,
+    });
+    const logger = winston.createLogger({ transports: [transport] });
+    for (let index = 0; index < 10; index++) logger.info(`entry ${index}`);
+    await clock.whenTimerSet(); // the first batch failed and waits for its retry
+    for (let index = 10; index < 300; index++) logger.info(`entry ${index}`);
+    await settle();
+
+    expect(transport.stats()).toMatchObject({ entriesLogged: 300, entriesPending: 100, entriesDropped: 200 });
+    expect(warnings.map((warning) => warning.code)).toEqual(['EOVERFLOW']);
+
+    const server = await startServer({ port, credentials, certificate });
+    await driveUntil(clock, transport.flush());
+
+    const [first, ...rest] = server.mails.map(bodyLines);
+    expect(first?.[0]).toMatch(
+      /^\[winston-buffered-mail\] 200 log entries were dropped, logged between \S+Z and \S+Z: `maxBufferedEntries` was reached while mail could not be sent\.$/,
+    );
+    const delivered = [...(first ?? []).slice(1), ...rest.flat()].map(text);
+    // The batch being retried is kept whole; the oldest entries after it were dropped.
+    expect(delivered).toEqual([
+      ...Array.from({ length: 10 }, (_, index) => `entry ${index}`),
+      ...Array.from({ length: 90 }, (_, index) => `entry ${index + 210}`),
+    ]);
+    expect(transport.stats()).toMatchObject({ entriesMailed: 100, entriesDropped: 200, entriesPending: 0 });
+  });
+});
+
+describe('rateLimit prevents mail storms', () => {
+  test('10000 errors with flushLevel error: no more mails than the limit allows, every entry mailed or counted', async () => {
+    const server = await startServer();
+    const clock = new ManualClock();
+    const sentAt: number[] = [];
+    const { transport, warnings } = recordingTransport({
+      ...optionsFor(server, { flushLevel: 'error', rateLimit: { mails: 5, perMs: 60_000 } }),
+      clock,
+    });
+    transport.on('mail', () => sentAt.push(clock.now()));
+    const logger = winston.createLogger({ transports: [transport] });
+
+    for (let index = 0; index < 10_000; index++) logger.error(`failure ${index}`);
+    await driveUntil(clock, transport.flush());
+
+    for (const at of sentAt) {
+      expect(sentAt.filter((other) => other > at - 60_000 && other <= at).length).toBeLessThanOrEqual(5);
+    }
+    expect(server.mails.length).toBe(sentAt.length);
+    expect(server.mails.length).toBeLessThanOrEqual(5 * (Math.floor(clock.now() / 60_000) + 1));
+    const stats = transport.stats();
+    expect(stats.entriesMailed + stats.entriesDropped).toBe(10_000);
+    expect(warnings).toEqual([]);
+    // A mail of several batches says so in its first line; no line is lost or repeated.
+    for (const lines of server.mails.map(bodyLines)) {
+      const entriesInMail = lines.filter((line) => !line.startsWith('[')).length;
+      if (entriesInMail > 1) expect(lines[0]).toBe(`[winston-buffered-mail] This mail holds ${entriesInMail} batches merged into one by \`rateLimit\`.`);
+    }
+    const failures = server.mails.flatMap(bodyLines).filter((line) => !line.startsWith('[')).map(text);
+    expect(failures).toEqual(Array.from({ length: 10_000 }, (_, index) => `failure ${index}`));
+  });
+});
