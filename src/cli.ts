@@ -69,6 +69,8 @@ async function send(args: string[]): Promise<number> {
       from: sender,
       to,
       capacity,
+      // The count and the capacity were chosen on the command line: send exactly those mails.
+      rateLimit: false,
       ...(values.subject !== undefined && { subject: values.subject }),
     });
   } catch (error) {
