@@ -69,8 +69,10 @@ async function send(args: string[]): Promise<number> {
       from: sender,
       to,
       capacity,
-      // The count and the capacity were chosen on the command line: send exactly those mails.
+      // The count and the capacity were chosen on the command line: send exactly those mails,
+      // and hold all the entries, which are logged faster than any server takes them.
       rateLimit: false,
+      maxBufferedEntries: Math.max(count, capacity),
       ...(values.subject !== undefined && { subject: values.subject }),
     });
   } catch (error) {

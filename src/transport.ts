@@ -115,6 +115,7 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
     entriesSpooled: 0,
     entriesFromSpool: 0,
   };
+  private readonly timed: boolean;
   private intervalTimer: TimerHandle | undefined;
   private watchingExit = false;
   private overflowReported = false;
@@ -132,6 +133,7 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
     });
     this.settings = settings;
     this.clock = settings.clock ?? systemClock;
+    this.timed = settings.flushIntervalMs !== undefined;
     this.secrets = secretForms(settings.smtp);
     this.buffer = new BatchBuffer({
       capacity: settings.capacity,
@@ -169,16 +171,17 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
     const entry = typeof info[MESSAGE] === 'string' || !this.format ? info : this.applyFormat(info);
     this.counters.entriesLogged++;
     const wasEmpty = this.buffer.size === 0;
-    const batch = this.buffer.push(entry, this.clock.now());
+    // The time matters only to the interval; Date.now() is not free on the logging path.
+    const batch = this.buffer.push(entry, this.timed ? this.clock.now() : 0);
     if (batch) {
       this.stopIntervalTimer();
       this.delivery.submit(batch, isCrash(entry));
-    } else if (wasEmpty) {
+    } else if (wasEmpty && this.timed) {
       this.startIntervalTimer();
     }
     if (this.buffer.size + this.delivery.pendingEntries > this.settings.maxBufferedEntries) this.dropOverflow();
     if (!this.watchingExit && this.settings.flushOnExit && !this.closing) this.startWatchingExit();
-    this.emit('logged', info);
+    if (this.listenerCount('logged') > 0) this.emit('logged', info);
     next();
   }
 
