@@ -88,7 +88,7 @@ describe('batched delivery over STARTTLS with AUTH', () => {
     expect(bodyLines(server.mails[0]!)[0]).toMatch(/ INFO  last words$/);
   });
 
-  test('the default subject names the entry count and the host', async () => {
+  test('the default subject names the most severe level, the entry count, the host and the first message', async () => {
     const server = await startServer();
     const { transport } = recordingTransport(optionsFor(server));
     const logger = createLogger(transport);
@@ -100,8 +100,8 @@ describe('batched delivery over STARTTLS with AUTH', () => {
     await transport.flush();
 
     expect(server.mails.map((mail) => mail.parsed.subject)).toEqual([
-      `2 log entries from ${hostname()}`,
-      `1 log entry from ${hostname()}`,
+      `[INFO] 2 log entries from ${hostname()}: one`,
+      `[INFO] 1 log entry from ${hostname()}: three`,
     ]);
   });
 

@@ -77,20 +77,25 @@ describe('renderLine() never throws', () => {
     expect(renderLine({ level: 'info', message: 'b', big: 12345678901234567890n })).toBe(
       'INFO  b {"big":12345678901234567890}',
     );
-    expect(renderLine({ level: 'info', message: 'e', cause: new TypeError('bad') })).toBe(
-      'INFO  e {"cause":"TypeError: bad"}',
+    expect(renderLine({ level: 'info', message: 'e', cause: new TypeError('bad') })).toMatch(
+      /^INFO  e \{"cause":"TypeError: bad\\n    at .+"\}$/,
     );
+    expect(renderLine({ level: 'info', message: 'buf', payload: Buffer.alloc(4096) })).toBe('INFO  buf {"payload":"[Buffer: 4096 bytes]"}');
+    expect(renderLine({ level: 'info', message: 'lone \uD800 half', [Symbol('hidden')]: 1, sym: Symbol('s') })).toBe(
+      'INFO  lone \uFFFD half {"sym":"Symbol(s)"}',
+    );
+    expect(renderLine({ level: 'info', message: Symbol('as message') })).toBe('INFO  Symbol(as message)');
     expect(renderLine({ level: 'info', message: { answer: 42 } })).toBe('INFO  {"answer":42}');
     expect(renderLine({ level: 'info', message: undefined })).toBe('INFO  ');
     expect(renderLine({ level: 'info', message: 7 })).toBe('INFO  7');
   });
 
-  test('a meta value that throws when serialised is reported in place of the line', () => {
+  test('meta that throws when serialised is reported in its place; the rest of the line stays', () => {
     const hostile = {
       toJSON() {
         throw new Error('no JSON for you');
       },
     };
-    expect(renderLine({ level: 'info', message: 'x', hostile })).toBe('[entry could not be rendered: no JSON for you]');
+    expect(renderLine({ level: 'info', message: 'x', hostile })).toBe('INFO  x "[not serialisable: no JSON for you]"');
   });
 });

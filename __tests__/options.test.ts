@@ -35,6 +35,15 @@ describe('configuration errors are thrown by the constructor and name the option
     ['secure as a string', { ...valid, smtp: { ...smtp, secure: 'yes' } }, TypeError, 'Expected `smtp.secure` to be a boolean, got `"yes"` (string)'],
     ['negative socket timeout', { ...valid, smtp: { ...smtp, socketTimeoutMs: -1 } }, RangeError, 'Expected `smtp.socketTimeoutMs` to be a positive integer, got `-1` (number)'],
     ['unknown TLS version', { ...valid, smtp: { ...smtp, tls: { minVersion: 'SSLv3' } } }, TypeError, 'Expected `smtp.tls.minVersion` to be one of TLSv1, TLSv1.1, TLSv1.2, TLSv1.3, got `"SSLv3"` (string)'],
+    ['an unknown subject token', { ...valid, subject: '{level} from {host}' }, TypeError, 'Expected `subject` to use only the tokens {count}, {level}, {first}, {hostname}, {since}, {until}, {dropped}, got `{host}`'],
+    ['maxMailBytes too small', { ...valid, maxMailBytes: 1000 }, RangeError, 'Expected `maxMailBytes` to be at least 49152 (room for the headers and a few lines of `maxLineBytes`), got `1000` (number)'],
+    ['maxBufferedEntries below capacity', { ...valid, capacity: 500, maxBufferedEntries: 100 }, RangeError, 'Expected `maxBufferedEntries` to be at least `capacity` (500), got `100` (number)'],
+    ['retry.attempts 0', { ...valid, retry: { attempts: 0 } }, RangeError, 'Expected `retry.attempts` to be a positive integer, got `0` (number)'],
+    ['rateLimit without perMs', { ...valid, rateLimit: { mails: 5 } }, TypeError, 'Expected `rateLimit.perMs` to be a positive integer, got `undefined` (undefined)'],
+    ['context mode without flushLevel', { ...valid, mode: 'context' }, TypeError, "Expected `flushLevel` with `mode: 'context'` (the level that sends the context), got `undefined`"],
+    ['an unknown mode', { ...valid, mode: 'burst' }, TypeError, "Expected `mode` to be `'batch'` or `'context'`, got `\"burst\"` (string)"],
+    ['html as a string', { ...valid, html: 'yes' }, TypeError, 'Expected `html` to be a boolean, got `"yes"` (string)'],
+    ['a blank spoolDir', { ...valid, spoolDir: ' ' }, TypeError, 'Expected `spoolDir` to be a folder path, got `" "` (string)'],
     ['no options at all', undefined, TypeError, 'Expected `options` to be an object with `from`, `to` and `smtp` or `transporter`, got `undefined` (undefined)'],
   ])('%s', (_name, options, type, message) => {
     const error = constructionError(options);

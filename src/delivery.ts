@@ -39,14 +39,20 @@ export interface DeliveryOptions {
   rateLimit: RateLimitOptions | undefined;
   /** The most entries merged into one mail when batches were held back by the rate limit. */
   mergeLimit: number;
-  /** Renders a mail; `notices` are lines that go before the entries. */
-  compose(entries: LogEntry[], notices: string[]): MailMessage;
+  /** Renders a batch as one mail or more (split by size); `notices` go before the entries. */
+  compose(entries: LogEntry[], notices: string[], dropped: number): ComposedMail[];
   /** The message for a mail read back from the spool. */
   composeSpooled(mail: ClaimedMail): MailMessage;
   report: DeliveryReport;
   /** Resolves when the delivery may start, e.g. once spooled mails were read back. */
   ready?: Promise<unknown>;
   random?: () => number;
+}
+
+/** A message ready to send, and the number of entries it holds. */
+export interface ComposedMail {
+  message: MailMessage;
+  count: number;
 }
 
 export function jobSize(job: Job): number {
@@ -249,26 +255,35 @@ export class Delivery {
   private async attempt(job: Job): Promise<boolean> {
     const { mailer, clock, retry } = this.options;
     for (let attempt = 1; ; attempt++) {
-      const count = jobSize(job);
       const dropped = job.spooled ? undefined : this.takeDropped();
+      let dropNoticeSent = false;
       try {
-        const message = job.spooled
-          ? this.options.composeSpooled(job.spooled)
-          : this.options.compose(liveEntries(job), this.notices(job, dropped));
-        const info = await mailer.send(message);
-        if (job.abandoned) return true;
-        this.window?.record(clock.now());
-        this.tell((report) => report.delivered(job, count, typeof info?.messageId === 'string' ? info.messageId : undefined));
+        const mails: ComposedMail[] = job.spooled
+          ? [{ message: this.options.composeSpooled(job.spooled), count: job.spooled.count }]
+          : this.options.compose(liveEntries(job), this.notices(job, dropped), dropped?.count ?? 0);
+        for (const mail of mails) {
+          const info = await mailer.send(mail.message);
+          if (job.abandoned) return true;
+          dropNoticeSent = true;
+          // A batch split by size: what was accepted leaves the job, so a retry sends the rest only.
+          if (!job.spooled) {
+            job.offset += mail.count;
+            this.entriesWaiting -= mail.count;
+          }
+          this.window?.record(clock.now());
+          const messageId = typeof info?.messageId === 'string' ? info.messageId : undefined;
+          this.tell((report) => report.delivered(job, mail.count, messageId));
+        }
         return true;
       } catch (error) {
-        if (dropped) this.noteDropped(dropped);
+        if (dropped && !dropNoticeSent) this.noteDropped(dropped);
         if (job.abandoned) return true;
         const transient = isTransientFailure(error);
         if (!transient || attempt >= retry.attempts) {
-          this.tell((report) => report.failed(job, count, error, transient));
+          this.tell((report) => report.failed(job, jobSize(job), error, transient));
           return true;
         }
-        this.tell((report) => report.retrying(job, count, error));
+        this.tell((report) => report.retrying(job, jobSize(job), error));
         if (this.crashWaits(job)) return this.requeue(job);
         await this.sleep(retryDelayMs(attempt, retry, this.options.random));
         if (job.abandoned) return true;

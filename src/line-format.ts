@@ -11,29 +11,66 @@ const stringify = configure({ bigint: true, circularValue: '[Circular]', determi
 // Keys that the line shows in their own place, or that winston's exception handler adds and that
 // the message of an exception entry already holds (the stack), or that are too bulky for a line.
 const SHOWN_ELSEWHERE = new Set(['level', 'message', 'timestamp', 'stack', 'splat']);
-const EXCEPTION_DETAILS = new Set(['error', 'exception', 'date', 'process', 'os', 'trace']);
+const CRASH_DETAILS = new Set(['error', 'exception', 'rejection', 'date', 'process', 'os', 'trace']);
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
-function toJsonValue(_key: string, value: unknown): unknown {
-  if (value instanceof Error) return `${value.name}: ${value.message}`;
+/** Replaces UTF-16 halves that have no other half, which no mail encoding can carry. */
+export function wellFormed(text: string): string {
+  return text.replace(LONE_SURROGATE, '\uFFFD');
+}
+
+// `this` is the object holding `key`: it still has the raw value, before toJSON() ran.
+function toJsonValue(this: unknown, key: string, value: unknown): unknown {
+  const raw = (this as Record<string, unknown> | undefined)?.[key];
+  if (Buffer.isBuffer(raw)) return `[Buffer: ${raw.length} bytes]`;
+  if (raw instanceof Error) return raw.stack ?? `${raw.name}: ${raw.message}`;
+  if (typeof raw === 'symbol') return raw.toString();
+  if (typeof raw === 'function') return `[Function: ${raw.name || 'anonymous'}]`;
   return value;
 }
 
-function renderValue(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (value === undefined) return '';
-  if (value instanceof Error) return value.stack ?? `${value.name}: ${value.message}`;
-  if (typeof value === 'object' && value !== null) return stringify(value, toJsonValue) ?? '';
-  return String(value);
+/** JSON for any value: circular references, BigInts, Buffers and Errors included; never throws. */
+export function safeJson(value: unknown, indent?: number): string {
+  try {
+    return wellFormed(stringify(value, toJsonValue, indent) ?? '');
+  } catch (error) {
+    return `"[not serialisable: ${error instanceof Error ? error.message : 'unknown error'}]"`;
+  }
 }
 
-function collectMeta(info: LogEntry): Record<string, unknown> | undefined {
+function renderValue(value: unknown): string {
+  if (typeof value === 'string') return wellFormed(value);
+  if (value === undefined) return '';
+  if (value instanceof Error) return wellFormed(value.stack ?? `${value.name}: ${value.message}`);
+  if (typeof value === 'object' && value !== null) return safeJson(value);
+  return wellFormed(String(value));
+}
+
+/** An entry taken apart for display: each piece is text, or undefined when absent. */
+export interface EntryParts {
+  timestamp: string | undefined;
+  level: string;
+  message: string;
+  meta: Record<string, unknown> | undefined;
+  stack: string | undefined;
+}
+
+/** Takes an entry apart for display. Never throws, whatever the entry holds. */
+export function entryParts(info: LogEntry): EntryParts {
+  const isCrash = info.exception === true || info.rejection === true;
   let meta: Record<string, unknown> | undefined;
-  const isException = info.exception === true;
   for (const key of Object.keys(info)) {
-    if (SHOWN_ELSEWHERE.has(key) || (isException && EXCEPTION_DETAILS.has(key))) continue;
+    if (SHOWN_ELSEWHERE.has(key) || (isCrash && CRASH_DETAILS.has(key))) continue;
     (meta ??= {})[key] = info[key];
   }
-  return meta;
+  return {
+    timestamp: typeof info.timestamp === 'string' ? wellFormed(info.timestamp) : undefined,
+    level: wellFormed(String(info[LEVEL] ?? info.level ?? '')),
+    message: renderValue(info.message),
+    meta,
+    // A crash entry's message already holds its stack.
+    stack: typeof info.stack === 'string' && !isCrash ? wellFormed(info.stack) : undefined,
+  };
 }
 
 /**
@@ -42,13 +79,11 @@ function collectMeta(info: LogEntry): Record<string, unknown> | undefined {
  */
 export function renderLine(info: LogEntry): string {
   try {
-    const level = String(info[LEVEL] ?? info.level ?? '').toUpperCase().padEnd(5);
-    const timestamp = typeof info.timestamp === 'string' ? `${info.timestamp} ` : '';
-    const meta = collectMeta(info);
-    const metaText = meta ? ` ${stringify(meta, toJsonValue)}` : '';
-    const stack =
-      typeof info.stack === 'string' && info.exception !== true ? `\n${info.stack}` : '';
-    return `${timestamp}${level} ${renderValue(info.message)}${metaText}${stack}`;
+    const parts = entryParts(info);
+    const timestamp = parts.timestamp !== undefined ? `${parts.timestamp} ` : '';
+    const metaText = parts.meta ? ` ${safeJson(parts.meta)}` : '';
+    const stack = parts.stack !== undefined ? `\n${parts.stack}` : '';
+    return `${timestamp}${parts.level.toUpperCase().padEnd(5)} ${parts.message}${metaText}${stack}`;
   } catch (error) {
     const reason = error instanceof Error ? error.message : 'unknown error';
     return `[entry could not be rendered: ${reason}]`;

@@ -79,6 +79,15 @@ export interface MailMessage {
   bcc?: string[];
   subject: string;
   text: string;
+  html?: string;
+  attachments?: MailAttachment[];
+}
+
+/** A file attached to a mail. */
+export interface MailAttachment {
+  filename: string;
+  content: string;
+  contentType: string;
 }
 
 /** Anything that sends a message the way a nodemailer transporter does. */
@@ -95,7 +104,22 @@ export interface MailBatch {
   readonly count: number;
   /** The host name of the machine that logged them. */
   readonly hostname: string;
+  /** The most severe level in the batch, as the logger names it. */
+  readonly level: string;
+  /** The first line of the first most severe message, cut to 80 characters. */
+  readonly first: string;
+  /** When the first and the last entry were logged, as their timestamps say; '' when they have none. */
+  readonly since: string;
+  readonly until: string;
+  /** Entries dropped before this mail (see `maxBufferedEntries`), announced at its top. */
+  readonly dropped: number;
+  /** This mail's number when the batch is split by `maxMailBytes`, and the number of parts. */
+  readonly part: number;
+  readonly parts: number;
 }
+
+/** The tokens a `subject` template may use. */
+export const SUBJECT_TOKENS = ['count', 'level', 'first', 'hostname', 'since', 'until', 'dropped'] as const;
 
 /** Retries of transient delivery failures. */
 export interface RetryOptions {
@@ -142,10 +166,33 @@ export interface BufferedMailTransportOptions {
   /** Blind copy recipients. */
   bcc?: string | string[];
   /**
-   * Subject of each mail, or a function of the batch that returns it.
-   * @default '<count> log entries from <hostname>'
+   * Subject of each mail: a template with the tokens `{count}`, `{level}` (the most severe,
+   * upper-case), `{first}` (its first line), `{hostname}`, `{since}`, `{until}` and `{dropped}`,
+   * or a function of the batch. Always reduced to one line of at most 200 characters.
+   * @default '[{level}] {count} log entries from {hostname}: {first}'
    */
   subject?: string | ((batch: MailBatch) => string);
+  /**
+   * Add a text/html alternative: counts per level, the time range, and a table of the entries.
+   * @default false
+   */
+  html?: boolean;
+  /**
+   * Attach the batch as NDJSON, one JSON object per entry with all its meta.
+   * @default false
+   */
+  attachJson?: boolean;
+  /**
+   * The longest line, in bytes (UTF-8); a longer one is cut and marked with its original size.
+   * @default 8192
+   */
+  maxLineBytes?: number;
+  /**
+   * The largest mail, in bytes as sent; a bigger batch is split into parts, in order, whose
+   * subjects end with `(part 2/3)`.
+   * @default 4194304 (4 MiB)
+   */
+  maxMailBytes?: number;
   /**
    * Entries per mail: when the buffer holds this many, they are mailed together.
    * @default 100
@@ -244,6 +291,10 @@ export interface ResolvedOptions {
   readonly cc: readonly string[];
   readonly bcc: readonly string[];
   readonly subject?: string | ((batch: MailBatch) => string);
+  readonly html: boolean;
+  readonly attachJson: boolean;
+  readonly maxLineBytes: number;
+  readonly maxMailBytes: number;
   readonly capacity: number;
   readonly flushIntervalMs: number | undefined;
   readonly flushLevel: string | undefined;
@@ -258,6 +309,10 @@ export interface ResolvedOptions {
 }
 
 export const DEFAULT_CAPACITY = 100;
+export const DEFAULT_MAX_LINE_BYTES = 8192;
+export const DEFAULT_MAX_MAIL_BYTES = 4 * 1024 * 1024;
+// Room for the headers, the MIME structure and the notices of a mail.
+export const MIN_MAIL_BYTES = 16 * 1024;
 export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 export const DEFAULT_RETRY: Readonly<Required<RetryOptions>> = Object.freeze({ attempts: 5, minDelayMs: 1000, maxDelayMs: 60_000 });
 export const DEFAULT_MAX_BUFFERED_ENTRIES = 10_000;
@@ -457,6 +512,22 @@ export function resolveOptions(options: BufferedMailTransportOptions): ResolvedO
   if (subject !== undefined && typeof subject !== 'string' && typeof subject !== 'function') {
     throw new TypeError(expected('subject', 'a string or a function of the batch', subject));
   }
+  if (typeof subject === 'string') {
+    for (const [, token] of subject.matchAll(/\{([^{}]*)\}/g)) {
+      if (!(SUBJECT_TOKENS as readonly string[]).includes(token ?? '')) {
+        throw new TypeError(
+          `Expected \`subject\` to use only the tokens ${SUBJECT_TOKENS.map((name) => `{${name}}`).join(', ')}, got \`{${token}}\``,
+        );
+      }
+    }
+  }
+  const maxLineBytes = resolvePositiveInteger('maxLineBytes', options.maxLineBytes, DEFAULT_MAX_LINE_BYTES);
+  const maxMailBytes = resolvePositiveInteger('maxMailBytes', options.maxMailBytes, DEFAULT_MAX_MAIL_BYTES);
+  if (maxMailBytes < MIN_MAIL_BYTES + 4 * maxLineBytes) {
+    throw new RangeError(
+      expected('maxMailBytes', `at least ${MIN_MAIL_BYTES + 4 * maxLineBytes} (room for the headers and a few lines of \`maxLineBytes\`)`, maxMailBytes),
+    );
+  }
   const { flushLevel, mode = 'batch', flushIntervalMs } = options;
   if (flushLevel !== undefined && (typeof flushLevel !== 'string' || flushLevel === '')) {
     throw new TypeError(expected('flushLevel', 'a level name such as `error`', flushLevel));
@@ -491,6 +562,10 @@ export function resolveOptions(options: BufferedMailTransportOptions): ResolvedO
     cc: Object.freeze(resolveAddressList('cc', options.cc, false)),
     bcc: Object.freeze(resolveAddressList('bcc', options.bcc, false)),
     ...(subject !== undefined && { subject }),
+    html: resolveBoolean('html', options.html, false),
+    attachJson: resolveBoolean('attachJson', options.attachJson, false),
+    maxLineBytes,
+    maxMailBytes,
     capacity,
     flushIntervalMs:
       flushIntervalMs === undefined ? undefined : resolvePositiveInteger('flushIntervalMs', flushIntervalMs, 0),

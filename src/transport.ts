@@ -2,12 +2,12 @@ import { hostname } from 'node:os';
 import TransportStream from 'winston-transport';
 import { BatchBuffer } from './buffer';
 import { systemClock, type Clock, type TimerHandle } from './clock';
-import { Delivery, type DropSummary, type Job } from './delivery';
+import { Delivery, type ComposedMail, type DropSummary, type Job } from './delivery';
 import { unwatchExit, watchExit, type ExitAware } from './exit-hook';
 import { defaultLineFormat } from './line-format';
 import { createMailer, sanitizeError, secretForms, type Mailer, type SmtpError } from './mailer';
 import { resolveOptions, type BufferedMailTransportOptions, type LogEntry, type MailMessage, type ResolvedOptions } from './options';
-import { dropNotice, renderSubject, renderText } from './render';
+import { dropNotice, NPM_LEVELS, renderBatch } from './render';
 import { Spool, type ClaimedMail, type SpooledMail } from './spool';
 
 /** Sent with the `'mail'` event once the server accepted a mail. */
@@ -59,8 +59,6 @@ export interface TransportStats {
 const MESSAGE = Symbol.for('message');
 const LEVEL = Symbol.for('level');
 
-// winston's default levels, for a transport written to without a logger.
-const NPM_LEVELS: Readonly<Record<string, number>> = { error: 0, warn: 1, info: 2, http: 3, verbose: 4, debug: 5, silly: 6 };
 
 // Captured at load time so that fake timers installed later by a test runner do not stall flush().
 const realSetImmediate = globalThis.setImmediate;
@@ -150,7 +148,7 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
       retry: settings.retry,
       rateLimit: settings.rateLimit,
       mergeLimit: Math.min(settings.maxBufferedEntries, 10 * settings.capacity),
-      compose: (batch, notices) => this.composeMail(batch, notices),
+      compose: (batch, notices, dropped) => this.composeMail(batch, notices, dropped),
       composeSpooled: (mail) => this.envelope(mail.subject, mail.text),
       report: {
         delivered: (job, count, messageId) => this.onDelivered(job, count, messageId),
@@ -291,17 +289,21 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
     if (lost > 0) this.warn(new Error(notDelivered(lost)), lost, 'Gave up delivery', code);
   }
 
-  /** Writes a mail to the spool; false when there is no spool or it could not be written. */
+  /** Writes a job's mails to the spool; false when there is no spool or they could not be written. */
   private spoolJob(job: Job): boolean {
     if (!this.spool) return false;
     const dropped = this.delivery.takeDropped();
     const notices = dropped.count > 0 ? [dropNotice(dropped)] : [];
-    const live = job.entries.slice(job.offset);
-    const message = this.composeMail(live, notices);
-    const mail: SpooledMail = { subject: message.subject, text: message.text, count: live.length };
-    if (this.spool.write(mail) === undefined) return false;
-    this.counters.mailsSpooled++;
-    this.counters.entriesSpooled += live.length;
+    const mails = this.composeMail(job.entries.slice(job.offset), notices, dropped.count);
+    for (const { message, count } of mails) {
+      const mail: SpooledMail = { subject: message.subject, text: message.text, count };
+      if (this.spool.write(mail) === undefined) {
+        this.delivery.noteDropped(dropped);
+        return false;
+      }
+      this.counters.mailsSpooled++;
+      this.counters.entriesSpooled += count;
+    }
     return true;
   }
 
@@ -434,12 +436,28 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
     };
   }
 
-  private composeMail(batch: LogEntry[], notices: readonly string[]): MailMessage {
-    const details = { entries: batch, count: batch.length, hostname: this.hostname };
-    const subject = renderSubject(this.settings.subject, details, (error) =>
-      this.warn(error, batch.length, 'Used the default subject'),
-    );
-    return this.envelope(subject, renderText(batch, notices));
+  private composeMail(batch: LogEntry[], notices: readonly string[], dropped: number): ComposedMail[] {
+    const { subject, html, attachJson, maxLineBytes, maxMailBytes } = this.settings;
+    const mails = renderBatch(batch, {
+      ...(subject !== undefined && { subject }),
+      hostname: this.hostname,
+      levels: this.levelTable,
+      html,
+      attachJson,
+      maxLineBytes,
+      maxMailBytes,
+      notices,
+      dropped,
+      onSubjectError: (error) => this.warn(error, batch.length, 'Used the default subject'),
+    });
+    return mails.map(({ count, subject: mailSubject, text, html: htmlPart, attachments }) => ({
+      count,
+      message: {
+        ...this.envelope(mailSubject, text),
+        ...(htmlPart !== undefined && { html: htmlPart }),
+        ...(attachments !== undefined && { attachments }),
+      },
+    }));
   }
 
   // Delivery problems are 'warn', never 'error': winston re-emits a transport's 'error' on the
