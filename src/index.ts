@@ -1,10 +1,13 @@
 export { BufferedMailTransport } from './transport';
-export type { DeliveryWarning, MailSentInfo } from './transport';
+export type { DeliveryWarning, MailSentInfo, TransportStats } from './transport';
 export { utcTimestamp } from './utc-timestamp';
 export type { UtcTimestampOptions } from './utc-timestamp';
 export { defaultLineFormat } from './line-format';
 export { renderBatch } from './render';
 export type { RenderedMail, RenderOptions } from './render';
+export { withLogging } from './with-logging';
+export type { LoggingScope, ScopedLogger } from './with-logging';
+export { optionsFromEnv } from './env';
 export type { Clock, TimerHandle } from './clock';
 export type {
   BufferedMailTransportOptions,
@@ -13,9 +16,9 @@ export type {
   MailBatch,
   MailMessage,
   MailTransporter,
+  RateLimitOptions,
+  RetryOptions,
   SmtpAuth,
   SmtpOptions,
   SmtpTlsOptions,
 } from './options';
-export { withLogging } from './with-logging';
-export type { LoggingScope, ScopedLogger } from './with-logging';
