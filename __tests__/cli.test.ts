@@ -17,7 +17,8 @@ describe('winston-buffered-mail command line', () => {
   test.each([
     [[], 'a command is required'],
     [['launch'], 'unknown command "launch"'],
-    [['send', 'host', 'user'], 'send expects HOST USER PASSWORD TO SENDER, got 2 arguments'],
+    [['send', 'host', 'user'], 'send expects HOST USER PASSWORD TO SENDER, or --config FILE.json, got 2 arguments'],
+    [['send', '--config', '/nonexistent.json'], '--config: cannot read /nonexistent.json: ENOENT'],
     [['send', 'h', 'u', 'p', 'to@example.com', 'from@example.com', '--count', 'many'], '--count expects a positive integer, got "many"'],
     [['send', 'h', 'u', 'p', 'to@example.com', 'from@example.com', '--colour'], "Unknown option '--colour'"],
     [['send', 'h', 'u', 'p', 'nobody', 'from@example.com'], 'Expected `to` to be an e-mail address, got `"nobody"` (string)'],
@@ -45,6 +46,29 @@ describe('winston-buffered-mail command line', () => {
     expect(server.mails.map((mail) => bodyLines(mail).length)).toEqual([10, 10, 5]);
     expect(server.mails.every((mail) => mail.secure && mail.user === user && mail.parsed.subject === 'CLI check')).toBe(true);
     expect(bodyLines(server.mails[2]!).at(-1)).toMatch(/Z INFO  Info index = 24$/);
+  });
+
+  test('send --config FILE.json, with the password from LOG_MAIL_SMTP_PASS', async () => {
+    const server = await startServer();
+    const folder = mkdtempSync(join(tmpdir(), 'wbm-cli-'));
+    const config = join(folder, 'mail.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        smtp: { host: server.host, port: server.port, auth: { user: server.credentials.user }, tls: { ca: server.ca } },
+        from: 'app@example.com',
+        to: ['ops@example.com'],
+        subject: 'From the config file',
+        capacity: 4,
+      }),
+    );
+    const result = await cli(['send', '--config', config, '--count', '6'], { LOG_MAIL_SMTP_PASS: server.credentials.pass });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(server.mails.map((mail) => [mail.parsed.subject, bodyLines(mail).length])).toEqual([
+      ['From the config file', 4],
+      ['From the config file', 2],
+    ]);
   });
 
   test('send exits 1 with a one-line reason, without the password, when the login is refused', async () => {

@@ -1,13 +1,20 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { readEnvOptions } from './env';
+import type { BufferedMailTransportOptions, SmtpOptions } from './options';
 import { BufferedMailTransport, type DeliveryWarning } from './transport';
 
 const USAGE = `Usage:
   winston-buffered-mail send HOST USER PASSWORD TO SENDER [options]
+  winston-buffered-mail send --config FILE.json [options]
       Logs --count entries "Info index = N" and mails them in batches of --capacity
       through HOST, over STARTTLS (or implicit TLS with --secure) with SMTP AUTH.
       PASSWORD may be "-" to read it from the SMTP_PASSWORD environment variable.
+      Without the five arguments, the options come from --config (the transport's
+      options as JSON) and from LOG_MAIL_* variables (LOG_MAIL_SMTP_HOST,
+      LOG_MAIL_SMTP_PASS, LOG_MAIL_TO...), which take precedence over the file.
+        --config FILE   transport options as JSON
         --port N        SMTP port (default 587)
         --subject S     subject of each mail
         --count N       entries to log (default 102)
@@ -21,6 +28,41 @@ const USAGE = `Usage:
 `;
 
 class UsageError extends Error {}
+
+function readConfig(file: string): Partial<BufferedMailTransportOptions> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new Error(`--config: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`--config: ${file} is not JSON: ${(error as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error(`--config: ${file} must hold an object of transport options`);
+  }
+  return value as Partial<BufferedMailTransportOptions>;
+}
+
+/** Later sources win; the nested SMTP settings are merged field by field. */
+function mergeOptions(
+  base: Partial<BufferedMailTransportOptions>,
+  override: Partial<BufferedMailTransportOptions>,
+): Partial<BufferedMailTransportOptions> {
+  const smtp = base.smtp || override.smtp
+    ? {
+        ...base.smtp,
+        ...override.smtp,
+        ...((base.smtp?.auth || override.smtp?.auth) && { auth: { ...base.smtp?.auth, ...override.smtp?.auth } }),
+        ...((base.smtp?.tls || override.smtp?.tls) && { tls: { ...base.smtp?.tls, ...override.smtp?.tls } }),
+      }
+    : undefined;
+  return { ...base, ...override, ...(smtp && { smtp: smtp as SmtpOptions }) };
+}
 
 function positiveInteger(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -42,38 +84,54 @@ async function send(args: string[]): Promise<number> {
       capacity: { type: 'string' },
       ca: { type: 'string' },
       secure: { type: 'boolean' },
+      config: { type: 'string' },
     },
   });
-  if (positionals.length !== 5) {
-    throw new UsageError(`send expects HOST USER PASSWORD TO SENDER, got ${positionals.length} arguments`);
+  if (positionals.length !== 5 && (positionals.length !== 0 || values.config === undefined)) {
+    throw new UsageError(`send expects HOST USER PASSWORD TO SENDER, or --config FILE.json, got ${positionals.length} arguments`);
   }
-  const [host, user, passwordArgument, to, sender] = positionals as [string, string, string, string, string];
-  const pass = passwordArgument === '-' ? process.env.SMTP_PASSWORD : passwordArgument;
-  if (!pass) throw new UsageError('PASSWORD is "-" but the SMTP_PASSWORD environment variable is empty');
+  let options: Partial<BufferedMailTransportOptions> = {};
+  try {
+    options = mergeOptions(values.config === undefined ? {} : readConfig(values.config), readEnvOptions(process.env, 'LOG_MAIL_'));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (positionals.length === 5) {
+    const [host, user, passwordArgument, to, sender] = positionals as [string, string, string, string, string];
+    const pass = passwordArgument === '-' ? process.env.SMTP_PASSWORD : passwordArgument;
+    if (!pass) throw new UsageError('PASSWORD is "-" but the SMTP_PASSWORD environment variable is empty');
+    options = mergeOptions(options, { smtp: { host, auth: { user, pass } }, to, from: sender });
+  }
   const count = positiveInteger('count', values.count, 102);
-  const capacity = positiveInteger('capacity', values.capacity, 10);
-  const port = positiveInteger('port', values.port, values.secure ? 465 : 587);
-  let ca: string | undefined;
+  const capacity = positiveInteger('capacity', values.capacity, options.capacity ?? 10);
+  const smtp: Partial<SmtpOptions> = { ...options.smtp };
+  if (values.secure !== undefined) smtp.secure = values.secure;
+  smtp.port = positiveInteger('port', values.port, smtp.port ?? (smtp.secure ? 465 : 587));
   if (values.ca !== undefined) {
     try {
-      ca = readFileSync(values.ca, 'utf8');
+      smtp.tls = { ...smtp.tls, ca: readFileSync(values.ca, 'utf8') };
     } catch (error) {
       throw new UsageError(`--ca: cannot read ${values.ca}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
     }
   }
+  const host = smtp.host ?? '(no host)';
+  const port = smtp.port;
+  const to = [options.to ?? []].flat().join(', ');
 
   let transport: BufferedMailTransport;
   try {
     transport = new BufferedMailTransport({
-      smtp: { host, port, secure: values.secure ?? false, auth: { user, pass }, ...(ca !== undefined && { tls: { ca } }) },
-      from: sender,
-      to,
+      ...options,
+      ...(options.smtp !== undefined && { smtp: smtp as SmtpOptions }),
+      from: options.from as string,
+      to: options.to as string[],
       capacity,
       // The count and the capacity were chosen on the command line: send exactly those mails,
       // and hold all the entries, which are logged faster than any server takes them.
       rateLimit: false,
       maxBufferedEntries: Math.max(count, capacity),
       ...(values.subject !== undefined && { subject: values.subject }),
+      flushOnExit: false,
     });
   } catch (error) {
     throw new UsageError((error as Error).message);

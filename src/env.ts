@@ -80,34 +80,43 @@ function assign(target: Record<string, unknown>, path: string, value: unknown): 
   node[keys[keys.length - 1] as string] = value;
 }
 
+/** The options that the variables set, parsed but not yet validated as a whole. */
+export function readEnvOptions(env: NodeJS.ProcessEnv, prefix: string): Partial<BufferedMailTransportOptions> {
+  const options: Record<string, unknown> = {};
+  for (const [name, path, kind] of VARIABLES) {
+    const variable = `${prefix}${name}`;
+    const text = env[variable];
+    if (text === undefined || text === '') continue;
+    assign(options, path, parse(variable, text, kind, name === SECRET));
+  }
+  return options as Partial<BufferedMailTransportOptions>;
+}
+
+/** Rewrites an option error so that it names the variable to fix. */
+function nameVariables(error: unknown, prefix: string): Error {
+  const variableFor = new Map<string, string>([
+    ['smtp', `${prefix}SMTP_HOST`],
+    ['smtp.auth', `${prefix}SMTP_USER`],
+    ...VARIABLES.map(([name, path]) => [path, `${prefix}${name}`] as [string, string]),
+  ]);
+  const message = (error as Error).message.replace(/`([\w.[\]]+)`/g, (quoted, path: string) => {
+    const variable = variableFor.get(path.replace(/\[\d+\]$/, ''));
+    return variable ? `\`${variable}\`` : quoted;
+  });
+  return error instanceof RangeError ? new RangeError(message) : new TypeError(message);
+}
+
 /**
  * Reads transport options from environment variables, e.g. `LOG_MAIL_SMTP_HOST`,
  * `LOG_MAIL_SMTP_PASS`, `LOG_MAIL_TO` (a comma list), `LOG_MAIL_CAPACITY`, `LOG_MAIL_FLUSH_LEVEL`.
  * Validated as the constructor validates; an error names the variable and never shows the password.
  */
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, prefix = 'LOG_MAIL_'): BufferedMailTransportOptions {
-  const options: Record<string, unknown> = {};
-  const variableFor = new Map<string, string>([
-    ['smtp', `${prefix}SMTP_HOST`],
-    ['smtp.auth', `${prefix}SMTP_USER`],
-  ]);
-  for (const [name, path, kind] of VARIABLES) {
-    const variable = `${prefix}${name}`;
-    variableFor.set(path, variable);
-    const text = env[variable];
-    if (text === undefined || text === '') continue;
-    assign(options, path, parse(variable, text, kind, name === SECRET));
-  }
+  const options = readEnvOptions(env, prefix) as BufferedMailTransportOptions;
   try {
-    resolveOptions(options as unknown as BufferedMailTransportOptions);
+    resolveOptions(options);
   } catch (error) {
-    // Say which variable to fix rather than which option.
-    const message = (error as Error).message.replace(/`([\w.[\]]+)`/g, (quoted, path: string) => {
-      const variable = variableFor.get(path.replace(/\[\d+\]$/, ''));
-      return variable ? `\`${variable}\`` : quoted;
-    });
-    const Constructor = error instanceof RangeError ? RangeError : TypeError;
-    throw new Constructor(message);
+    throw nameVariables(error, prefix);
   }
-  return options as unknown as BufferedMailTransportOptions;
+  return options;
 }
