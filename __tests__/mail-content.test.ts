@@ -14,7 +14,7 @@ describe('what arrives in the mailbox', () => {
     const html = String(mail?.parsed.html);
     expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
     expect(html).not.toContain('<img');
-    expect(html).toMatch(/INFO 1<\/span> &middot; <span[^>]*>ERROR 1/);
+    expect(html).toMatch(/ERROR 1<\/span> &middot; <span[^>]*>INFO 1/);
     expect(html).toContain('&quot;user&quot;: &quot;ada&quot;');
     expect(bodyLines(mail!)).toHaveLength(2);
   });

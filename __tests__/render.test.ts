@@ -150,7 +150,8 @@ describe('HTML part', () => {
     const [mail] = renderBatch(batch.entries, { html: true, hostname: 'web-1' });
     const html = mail!.html!;
     expect(html).toContain('3 log entries from web-1');
-    expect(html).toMatch(/INFO 1<\/span> &middot; <span[^>]*>ERROR 1<\/span> &middot; <span[^>]*>WARN 1/);
+    // Most severe first.
+    expect(html).toMatch(/ERROR 1<\/span> &middot; <span[^>]*>WARN 1<\/span> &middot; <span[^>]*>INFO 1/);
     expect(html).toContain('2026-11-24T04:00:00.000Z &ndash; 2026-11-24T04:59:59.999Z (UTC)');
     expect(html.match(/<tr>/g)).toHaveLength(4);
     expect(html).not.toMatch(/<style|<link|class=/);

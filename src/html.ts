@@ -60,10 +60,15 @@ export function renderHtml(
       `<tr><td style="${CELL}white-space:nowrap;font-family:Menlo,Consolas,monospace;font-size:12px;color:#555;">${escapeHtml(parts.timestamp ?? '')}</td>` +
       `<td style="${CELL}white-space:nowrap;font-weight:bold;color:${colour};">${escapeHtml(parts.level.toUpperCase())}</td>` +
       `<td style="${CELL}"><pre style="${PRE}">${message}</pre>${stack}</td>` +
-      `<td style="${CELL}">${meta}</td></tr>`
+      `<td style="${CELL}width:34%;min-width:220px;">${meta}</td></tr>`
     );
   });
+  const severity = (level: string) => {
+    const rank = Object.keys(LEVEL_COLOURS).indexOf(level.toLowerCase());
+    return rank === -1 ? Number.MAX_SAFE_INTEGER : rank;
+  };
   const summary = [...counts.entries()]
+    .sort(([a], [b]) => severity(a) - severity(b))
     .map(([level, count]) => `<span style="color:${levelColour(level)};font-weight:bold;">${escapeHtml(level.toUpperCase())} ${count}</span>`)
     .join(' &middot; ');
   const range = batch.since && batch.until ? `${escapeHtml(batch.since)} &ndash; ${escapeHtml(batch.until)} (UTC)` : '';
