@@ -19,9 +19,15 @@ describe('winston-buffered-mail command line', () => {
     [['launch'], 'unknown command "launch"'],
     [['send', 'host', 'user'], 'send expects HOST USER PASSWORD TO SENDER, or --config FILE.json, got 2 arguments'],
     [['send', '--config', '/nonexistent.json'], '--config: cannot read /nonexistent.json: ENOENT'],
-    [['send', 'h', 'u', 'p', 'to@example.com', 'from@example.com', '--count', 'many'], '--count expects a positive integer, got "many"'],
+    [
+      ['send', 'h', 'u', 'p', 'to@example.com', 'from@example.com', '--count', 'many'],
+      '--count expects a positive integer, got "many"',
+    ],
     [['send', 'h', 'u', 'p', 'to@example.com', 'from@example.com', '--colour'], "Unknown option '--colour'"],
-    [['send', 'h', 'u', 'p', 'nobody', 'from@example.com'], 'Expected `to` to be an e-mail address, got `"nobody"` (string)'],
+    [
+      ['send', 'h', 'u', 'p', 'nobody', 'from@example.com'],
+      'Expected `to` to be an e-mail address, got `"nobody"` (string)',
+    ],
   ])('%j is a usage error: exit 2, the reason and the usage on stderr', async (args, reason) => {
     const result = await cli(args);
     expect(result.status).toBe(2);
@@ -37,15 +43,36 @@ describe('winston-buffered-mail command line', () => {
     writeFileSync(caFile, server.ca);
     const { user, pass } = server.credentials;
     const result = await cli(
-      ['send', server.host, user, '-', 'ops@example.com', 'app@example.com', '--port', String(server.port), '--ca', caFile, '--count', '25', '--capacity', '10', '--subject', 'CLI check'],
+      [
+        'send',
+        server.host,
+        user,
+        '-',
+        'ops@example.com',
+        'app@example.com',
+        '--port',
+        String(server.port),
+        '--ca',
+        caFile,
+        '--count',
+        '25',
+        '--capacity',
+        '10',
+        '--subject',
+        'CLI check',
+      ],
       { SMTP_PASSWORD: pass },
     );
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
-    expect(result.stdout).toBe(`Sent 25 log entries in 3 mails to ops@example.com through ${server.host}:${server.port}\n`);
+    expect(result.stdout).toBe(
+      `Sent 25 log entries in 3 mails to ops@example.com through ${server.host}:${server.port}\n`,
+    );
     expect(server.mails.map((mail) => bodyLines(mail).length)).toEqual([10, 10, 5]);
-    expect(server.mails.every((mail) => mail.secure && mail.user === user && mail.parsed.subject === 'CLI check')).toBe(true);
-    expect(bodyLines(server.mails[2]!).at(-1)).toMatch(/Z INFO  Info index = 24$/);
+    expect(server.mails.every((mail) => mail.secure && mail.user === user && mail.parsed.subject === 'CLI check')).toBe(
+      true,
+    );
+    expect(bodyLines(server.mails[2]!).at(-1)).toMatch(/Z INFO {2}Info index = 24$/);
   });
 
   test('send --config FILE.json, with the password from LOG_MAIL_SMTP_PASS', async () => {
@@ -62,7 +89,9 @@ describe('winston-buffered-mail command line', () => {
         capacity: 4,
       }),
     );
-    const result = await cli(['send', '--config', config, '--count', '6'], { LOG_MAIL_SMTP_PASS: server.credentials.pass });
+    const result = await cli(['send', '--config', config, '--count', '6'], {
+      LOG_MAIL_SMTP_PASS: server.credentials.pass,
+    });
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(server.mails.map((mail) => [mail.parsed.subject, bodyLines(mail).length])).toEqual([
@@ -76,7 +105,20 @@ describe('winston-buffered-mail command line', () => {
     const folder = mkdtempSync(join(tmpdir(), 'wbm-cli-'));
     const caFile = join(folder, 'ca.pem');
     writeFileSync(caFile, server.ca);
-    const result = await cli(['send', server.host, 'demo', 'Not-The-Password', 'ops@example.com', 'app@example.com', '--port', String(server.port), '--ca', caFile, '--count', '3']);
+    const result = await cli([
+      'send',
+      server.host,
+      'demo',
+      'Not-The-Password',
+      'ops@example.com',
+      'app@example.com',
+      '--port',
+      String(server.port),
+      '--ca',
+      caFile,
+      '--count',
+      '3',
+    ]);
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr.trim().split('\n')).toHaveLength(1);

@@ -2,12 +2,14 @@ import { hostname } from 'node:os';
 import nodemailer from 'nodemailer';
 import { bodyLines, createLogger, endLogger, optionsFor, recordingTransport, startServer } from './helpers/smtp';
 
-const LINE = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) INFO  Info index = (\d+)$/;
+const LINE = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) INFO {2}Info index = (\d+)$/;
 
 describe('batched delivery over STARTTLS with AUTH', () => {
   test('102 entries at capacity 10 arrive as 11 mails of 10x10 + 2 lines, in order, each once', async () => {
     const server = await startServer();
-    const { transport, sent, warnings } = recordingTransport(optionsFor(server, { capacity: 10, subject: 'Logs from billing' }));
+    const { transport, sent, warnings } = recordingTransport(
+      optionsFor(server, { capacity: 10, subject: 'Logs from billing' }),
+    );
     const logger = createLogger(transport);
 
     for (let index = 0; index < 102; index++) logger.info(`Info index = ${index}`);
@@ -52,7 +54,7 @@ describe('batched delivery over STARTTLS with AUTH', () => {
     expect(server.mails).toHaveLength(1);
     const lines = bodyLines(server.mails[0]!);
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z WARN  disk almost full \{"freeBytes":1024\}$/);
+    expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z WARN {2}disk almost full \{"freeBytes":1024\}$/);
     expect(lines[1]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z ERROR disk full$/);
 
     await transport.flush();
@@ -85,7 +87,7 @@ describe('batched delivery over STARTTLS with AUTH', () => {
     await transport.close();
 
     expect(server.mails).toHaveLength(1);
-    expect(bodyLines(server.mails[0]!)[0]).toMatch(/ INFO  last words$/);
+    expect(bodyLines(server.mails[0]!)[0]).toMatch(/ INFO {2}last words$/);
   });
 
   test('the default subject names the most severe level, the entry count, the host and the first message', async () => {
@@ -174,7 +176,18 @@ describe('timestamps', () => {
     // Only the wall clock is faked; timers and sockets stay real.
     jest.useFakeTimers({
       now: loggedAt,
-      doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'],
+      doNotFake: [
+        'hrtime',
+        'nextTick',
+        'performance',
+        'queueMicrotask',
+        'setImmediate',
+        'clearImmediate',
+        'setInterval',
+        'clearInterval',
+        'setTimeout',
+        'clearTimeout',
+      ],
     });
 
     logger.info('first');

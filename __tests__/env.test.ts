@@ -57,17 +57,44 @@ describe('optionsFromEnv', () => {
   });
 
   test('another prefix', () => {
-    const options = optionsFromEnv({ APP_MAIL_SMTP_HOST: 'h.example.com', APP_MAIL_FROM: 'a@example.com', APP_MAIL_TO: 'b@example.com' }, 'APP_MAIL_');
+    const options = optionsFromEnv(
+      { APP_MAIL_SMTP_HOST: 'h.example.com', APP_MAIL_FROM: 'a@example.com', APP_MAIL_TO: 'b@example.com' },
+      'APP_MAIL_',
+    );
     expect(options).toMatchObject({ smtp: { host: 'h.example.com' }, to: ['b@example.com'] });
   });
 
   test.each<[string, Record<string, string>, string]>([
-    ['a port that is no number', { LOG_MAIL_SMTP_PORT: 'smtp' }, 'Expected `LOG_MAIL_SMTP_PORT` to be a whole number, got "smtp"'],
-    ['a port out of range', { LOG_MAIL_SMTP_PORT: '70000' }, 'Expected `LOG_MAIL_SMTP_PORT` to be an integer from 1 to 65535, got `70000` (number)'],
-    ['a capacity of 0', { LOG_MAIL_CAPACITY: '0' }, 'Expected `LOG_MAIL_CAPACITY` to be a positive integer, got `0` (number)'],
-    ['no recipient', { LOG_MAIL_TO: ' , ' }, 'Expected `LOG_MAIL_TO` to be an e-mail address or a non-empty array of them, got an array'],
-    ['a boolean that is neither', { LOG_MAIL_HTML: 'maybe' }, 'Expected `LOG_MAIL_HTML` to be true or false, got "maybe"'],
-    ['a missing CA file', { LOG_MAIL_SMTP_CA_FILE: '/nonexistent/ca.pem' }, 'Expected `LOG_MAIL_SMTP_CA_FILE` to name a readable PEM file, got "/nonexistent/ca.pem" (ENOENT)'],
+    [
+      'a port that is no number',
+      { LOG_MAIL_SMTP_PORT: 'smtp' },
+      'Expected `LOG_MAIL_SMTP_PORT` to be a whole number, got "smtp"',
+    ],
+    [
+      'a port out of range',
+      { LOG_MAIL_SMTP_PORT: '70000' },
+      'Expected `LOG_MAIL_SMTP_PORT` to be an integer from 1 to 65535, got `70000` (number)',
+    ],
+    [
+      'a capacity of 0',
+      { LOG_MAIL_CAPACITY: '0' },
+      'Expected `LOG_MAIL_CAPACITY` to be a positive integer, got `0` (number)',
+    ],
+    [
+      'no recipient',
+      { LOG_MAIL_TO: ' , ' },
+      'Expected `LOG_MAIL_TO` to be an e-mail address or a non-empty array of them, got an array',
+    ],
+    [
+      'a boolean that is neither',
+      { LOG_MAIL_HTML: 'maybe' },
+      'Expected `LOG_MAIL_HTML` to be true or false, got "maybe"',
+    ],
+    [
+      'a missing CA file',
+      { LOG_MAIL_SMTP_CA_FILE: '/nonexistent/ca.pem' },
+      'Expected `LOG_MAIL_SMTP_CA_FILE` to name a readable PEM file, got "/nonexistent/ca.pem" (ENOENT)',
+    ],
   ])('%s: the error names the variable', (_name, overrides, message) => {
     expect(errorOf({ ...base, ...overrides }).message).toBe(message);
   });
@@ -82,7 +109,7 @@ describe('optionsFromEnv', () => {
   test('the password never appears in an error, whatever is wrong with it', () => {
     const error = errorOf({ ...base, LOG_MAIL_SMTP_PASS: 'Env-Secret-9', LOG_MAIL_CAPACITY: '-1' });
     expect(error.message).not.toContain('Env-Secret-9');
-    const blank = errorOf({ ...base, LOG_MAIL_SMTP_USER: '' , LOG_MAIL_SMTP_PASS: 'Env-Secret-9' });
+    const blank = errorOf({ ...base, LOG_MAIL_SMTP_USER: '', LOG_MAIL_SMTP_PASS: 'Env-Secret-9' });
     expect(blank.message).not.toContain('Env-Secret-9');
   });
 });

@@ -4,7 +4,6 @@ import { memoryTransport } from './helpers/memory-transport';
 import { deadPort } from './helpers/ports';
 import { bodyLines, gate, optionsFor, recordingTransport, startServer } from './helpers/smtp';
 
-
 describe('delivery failures', () => {
   test('no server listening: a warn with a connection code, and the logger keeps working', async () => {
     const port = await deadPort();
@@ -50,7 +49,7 @@ describe('delivery failures', () => {
       serverOptions: {
         onMailFrom(_address, _session, callback) {
           reached.open();
-          held.promise.then(() => callback());
+          void held.promise.then(() => callback());
         },
       },
     });
@@ -69,7 +68,7 @@ describe('delivery failures', () => {
     held.open();
     await transport.flush();
     expect(warnings).toEqual([]);
-    expect(server.mails.flatMap(bodyLines).map((line) => line.replace(/^\S+ INFO  /, ''))).toEqual([
+    expect(server.mails.flatMap(bodyLines).map((line) => line.replace(/^\S+ INFO {2}/, ''))).toEqual([
       ...Array.from({ length: 5 }, (_, index) => `before ${index}`),
       ...Array.from({ length: 12 }, (_, index) => `during ${index}`),
     ]);

@@ -24,8 +24,14 @@ describe('a process that ends on its own', () => {
     expect(result.status).toBe(0);
     expect(result.stdout).toBe('mail accepted: 7 entries\n');
     expect(server.mails).toHaveLength(1);
-    expect(bodyLines(server.mails[0]!).map((line) => line.replace(/^\S+ INFO  /, ''))).toEqual([
-      'entry 0', 'entry 1', 'entry 2', 'entry 3', 'entry 4', 'entry 5', 'entry 6',
+    expect(bodyLines(server.mails[0]!).map((line) => line.replace(/^\S+ INFO {2}/, ''))).toEqual([
+      'entry 0',
+      'entry 1',
+      'entry 2',
+      'entry 3',
+      'entry 4',
+      'entry 5',
+      'entry 6',
     ]);
   });
 });
@@ -34,24 +40,27 @@ describe('a process that crashes', () => {
   test.each([
     ['an uncaught exception', 'throw', 'uncaughtException: The ledger went away'],
     ['an unhandled rejection', 'reject', 'unhandledRejection: The ledger went away'],
-  ])('%s: the mail with the entries before it and the stack is accepted before winston exits with 1', async (_name, how, headline) => {
-    const server = await startServer();
-    const result = await runFixture('log-and-throw.ts', envFor(server), [how]);
+  ])(
+    '%s: the mail with the entries before it and the stack is accepted before winston exits with 1',
+    async (_name, how, headline) => {
+      const server = await startServer();
+      const result = await runFixture('log-and-throw.ts', envFor(server), [how]);
 
-    expect(result.status).toBe(1);
-    // Printed by the child on the 'mail' event: the server accepted the mail before the exit.
-    expect(result.stdout).toBe('mail accepted: 4 entries\n');
-    expect(server.mails).toHaveLength(1);
-    const lines = bodyLines(server.mails[0]!);
-    expect(lines.slice(0, 3).map((line) => line.replace(/^\S+ /, ''))).toEqual([
-      'INFO  starting the import',
-      'WARN  row 17 has no price',
-      'INFO  row 18 parsed',
-    ]);
-    expect(lines[3]).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z ERROR ${headline}$`));
-    expect(lines[4]).toBe('Error: The ledger went away');
-    expect(lines[5]).toMatch(/^ {4}at .*log-and-throw\.ts/);
-  });
+      expect(result.status).toBe(1);
+      // Printed by the child on the 'mail' event: the server accepted the mail before the exit.
+      expect(result.stdout).toBe('mail accepted: 4 entries\n');
+      expect(server.mails).toHaveLength(1);
+      const lines = bodyLines(server.mails[0]!);
+      expect(lines.slice(0, 3).map((line) => line.replace(/^\S+ /, ''))).toEqual([
+        'INFO  starting the import',
+        'WARN  row 17 has no price',
+        'INFO  row 18 parsed',
+      ]);
+      expect(lines[3]).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z ERROR ${headline}$`));
+      expect(lines[4]).toBe('Error: The ledger went away');
+      expect(lines[5]).toMatch(/^ {4}at .*log-and-throw\.ts/);
+    },
+  );
 });
 
 describe('spoolDir', () => {
@@ -60,7 +69,13 @@ describe('spoolDir', () => {
     const port = await deadPort();
     const certificate = await generateCertificate();
     const credentials = { user: 'demo', pass: 'spool-secret' };
-    const env = { WBM_PORT: String(port), WBM_CA: certificate.cert, WBM_USER: credentials.user, WBM_PASS: credentials.pass, WBM_SPOOL: spool };
+    const env = {
+      WBM_PORT: String(port),
+      WBM_CA: certificate.cert,
+      WBM_USER: credentials.user,
+      WBM_PASS: credentials.pass,
+      WBM_SPOOL: spool,
+    };
 
     const outage = await runFixture('spool-run.ts', env, ['7']);
     expect(outage.status).toBe(0);
@@ -72,7 +87,7 @@ describe('spoolDir', () => {
     expect(recovery.stdout).toBe('mail: 7\n');
     expect(recovery.status).toBe(0);
     expect(server.mails).toHaveLength(1);
-    expect(bodyLines(server.mails[0]!).map((line) => line.replace(/^\S+ INFO  /, ''))).toEqual(
+    expect(bodyLines(server.mails[0]!).map((line) => line.replace(/^\S+ INFO {2}/, ''))).toEqual(
       Array.from({ length: 7 }, (_, index) => `spooled entry ${index}`),
     );
     expect(readdirSync(spool)).toEqual([]);

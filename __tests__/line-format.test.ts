@@ -6,7 +6,7 @@ const MESSAGE = Symbol.for('message');
 
 function line(info: Record<string | symbol, unknown>): unknown {
   const fmt = defaultLineFormat();
-  const out = fmt.transform({ level: 'info', message: '', ...info } as never, fmt.options) as Record<symbol, unknown>;
+  const out = fmt.transform({ level: 'info', message: '', ...info }, fmt.options) as Record<symbol, unknown>;
   return out[MESSAGE];
 }
 
@@ -37,7 +37,7 @@ describe('defaultLineFormat()', () => {
 
   test('a custom timestamp pattern stays UTC', () => {
     const fmt = defaultLineFormat({ format: 'YYYY-MM-DD HH:mm:ss,SSS' });
-    const out = fmt.transform({ level: 'warn', [LEVEL]: 'warn', message: 'x' } as never, fmt.options) as Record<symbol, unknown>;
+    const out = fmt.transform({ level: 'warn', [LEVEL]: 'warn', message: 'x' }, fmt.options) as Record<symbol, unknown>;
     expect(out[MESSAGE]).toBe('2026-11-24 04:32:08,123 WARN  x');
   });
 });
@@ -78,9 +78,11 @@ describe('renderLine() never throws', () => {
       'INFO  b {"big":12345678901234567890}',
     );
     expect(renderLine({ level: 'info', message: 'e', cause: new TypeError('bad') })).toMatch(
-      /^INFO  e \{"cause":"TypeError: bad\\n    at .+"\}$/,
+      /^INFO {2}e \{"cause":"TypeError: bad\\n {4}at .+"\}$/,
     );
-    expect(renderLine({ level: 'info', message: 'buf', payload: Buffer.alloc(4096) })).toBe('INFO  buf {"payload":"[Buffer: 4096 bytes]"}');
+    expect(renderLine({ level: 'info', message: 'buf', payload: Buffer.alloc(4096) })).toBe(
+      'INFO  buf {"payload":"[Buffer: 4096 bytes]"}',
+    );
     expect(renderLine({ level: 'info', message: 'lone \uD800 half', [Symbol('hidden')]: 1, sym: Symbol('s') })).toBe(
       'INFO  lone \uFFFD half {"sym":"Symbol(s)"}',
     );

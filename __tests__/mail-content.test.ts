@@ -29,7 +29,11 @@ describe('what arrives in the mailbox', () => {
 
     const [attachment] = server.mails[0]?.parsed.attachments ?? [];
     expect(attachment?.contentType).toBe('application/x-ndjson');
-    const records = attachment!.content.toString('utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const records = attachment!.content
+      .toString('utf8')
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(records.map(({ timestamp, ...rest }) => [typeof timestamp, rest])).toEqual([
       ['string', { level: 'info', message: 'order paid', orderId: 1234, amount: { value: 9.5, currency: 'EUR' } }],
       ['string', { level: 'warn', message: 'stock low', sku: 'A-1', left: 2 }],
@@ -39,7 +43,9 @@ describe('what arrives in the mailbox', () => {
   test('a batch over maxMailBytes arrives as parts, in order, none over the limit', async () => {
     const server = await startServer();
     const limit = 64 * 1024;
-    const { transport, sent } = recordingTransport(optionsFor(server, { capacity: 400, maxMailBytes: limit, subject: 'Digest', html: true }));
+    const { transport, sent } = recordingTransport(
+      optionsFor(server, { capacity: 400, maxMailBytes: limit, subject: 'Digest', html: true }),
+    );
     const logger = createLogger(transport);
     for (let index = 0; index < 400; index++) logger.info(`entry ${index} ${'z'.repeat(300)}`);
     await transport.flush();

@@ -15,36 +15,181 @@ function constructionError(options: unknown): Error {
 
 describe('configuration errors are thrown by the constructor and name the option', () => {
   test.each<[string, unknown, ErrorConstructor, string]>([
-    ['missing from', { smtp, to: 'ops@example.com' }, TypeError, 'Expected `from` to be an e-mail address, got `undefined` (undefined)'],
-    ['missing to', { smtp, from: 'app@example.com' }, TypeError, 'Expected `to` to be an e-mail address or a non-empty array of them, got `undefined` (undefined)'],
-    ['empty to list', { ...valid, to: [] }, TypeError, 'Expected `to` to be an e-mail address or a non-empty array of them, got an array'],
-    ['a to entry that is no address', { ...valid, to: ['ops@example.com', 'nobody'] }, TypeError, 'Expected `to[1]` to be an e-mail address, got `"nobody"` (string)'],
-    ['a line break in from', { ...valid, from: 'app@example.com\r\nBcc: x@evil.test' }, TypeError, 'Expected `from` to be an e-mail address without line breaks or control characters'],
-    ['neither smtp nor transporter', { from: 'app@example.com', to: 'ops@example.com' }, TypeError, 'Expected exactly one of `smtp` (an SMTP server) and `transporter` (a nodemailer transporter), got neither'],
-    ['both smtp and transporter', { ...valid, transporter: { sendMail: async () => ({}) } }, TypeError, 'Expected exactly one of `smtp` and `transporter`, got both'],
-    ['capacity 0', { ...valid, capacity: 0 }, RangeError, 'Expected `capacity` to be a positive integer, got `0` (number)'],
-    ['capacity -5', { ...valid, capacity: -5 }, RangeError, 'Expected `capacity` to be a positive integer, got `-5` (number)'],
-    ['capacity 2.5', { ...valid, capacity: 2.5 }, TypeError, 'Expected `capacity` to be a positive integer, got `2.5` (number)'],
-    ['capacity as a string', { ...valid, capacity: '10' }, TypeError, 'Expected `capacity` to be a positive integer, got `"10"` (string)'],
-    ['port 0', { ...valid, smtp: { ...smtp, port: 0 } }, RangeError, 'Expected `smtp.port` to be an integer from 1 to 65535, got `0` (number)'],
-    ['port 70000', { ...valid, smtp: { ...smtp, port: 70000 } }, RangeError, 'Expected `smtp.port` to be an integer from 1 to 65535, got `70000` (number)'],
-    ['empty host', { ...valid, smtp: { ...smtp, host: '' } }, TypeError, 'Expected `smtp.host` to be a non-empty host name, got `""` (string)'],
-    ['blank host', { ...valid, smtp: { ...smtp, host: '   ' } }, TypeError, 'Expected `smtp.host` to be a non-empty host name, got `"   "` (string)'],
-    ['transporter without sendMail', { from: 'app@example.com', to: 'ops@example.com', transporter: {} }, TypeError, 'Expected `transporter` to be an object with a `sendMail(message)` method, got an object'],
-    ['subject of another type', { ...valid, subject: 42 }, TypeError, 'Expected `subject` to be a string or a function of the batch, got `42` (number)'],
-    ['secure as a string', { ...valid, smtp: { ...smtp, secure: 'yes' } }, TypeError, 'Expected `smtp.secure` to be a boolean, got `"yes"` (string)'],
-    ['negative socket timeout', { ...valid, smtp: { ...smtp, socketTimeoutMs: -1 } }, RangeError, 'Expected `smtp.socketTimeoutMs` to be a positive integer, got `-1` (number)'],
-    ['unknown TLS version', { ...valid, smtp: { ...smtp, tls: { minVersion: 'SSLv3' } } }, TypeError, 'Expected `smtp.tls.minVersion` to be one of TLSv1, TLSv1.1, TLSv1.2, TLSv1.3, got `"SSLv3"` (string)'],
-    ['an unknown subject token', { ...valid, subject: '{level} from {host}' }, TypeError, 'Expected `subject` to use only the tokens {count}, {level}, {first}, {hostname}, {since}, {until}, {dropped}, got `{host}`'],
-    ['maxMailBytes too small', { ...valid, maxMailBytes: 1000 }, RangeError, 'Expected `maxMailBytes` to be at least 49152 (room for the headers and a few lines of `maxLineBytes`), got `1000` (number)'],
-    ['maxBufferedEntries below capacity', { ...valid, capacity: 500, maxBufferedEntries: 100 }, RangeError, 'Expected `maxBufferedEntries` to be at least `capacity` (500), got `100` (number)'],
-    ['retry.attempts 0', { ...valid, retry: { attempts: 0 } }, RangeError, 'Expected `retry.attempts` to be a positive integer, got `0` (number)'],
-    ['rateLimit without perMs', { ...valid, rateLimit: { mails: 5 } }, TypeError, 'Expected `rateLimit.perMs` to be a positive integer, got `undefined` (undefined)'],
-    ['context mode without flushLevel', { ...valid, mode: 'context' }, TypeError, "Expected `flushLevel` with `mode: 'context'` (the level that sends the context), got `undefined`"],
-    ['an unknown mode', { ...valid, mode: 'burst' }, TypeError, "Expected `mode` to be `'batch'` or `'context'`, got `\"burst\"` (string)"],
+    [
+      'missing from',
+      { smtp, to: 'ops@example.com' },
+      TypeError,
+      'Expected `from` to be an e-mail address, got `undefined` (undefined)',
+    ],
+    [
+      'missing to',
+      { smtp, from: 'app@example.com' },
+      TypeError,
+      'Expected `to` to be an e-mail address or a non-empty array of them, got `undefined` (undefined)',
+    ],
+    [
+      'empty to list',
+      { ...valid, to: [] },
+      TypeError,
+      'Expected `to` to be an e-mail address or a non-empty array of them, got an array',
+    ],
+    [
+      'a to entry that is no address',
+      { ...valid, to: ['ops@example.com', 'nobody'] },
+      TypeError,
+      'Expected `to[1]` to be an e-mail address, got `"nobody"` (string)',
+    ],
+    [
+      'a line break in from',
+      { ...valid, from: 'app@example.com\r\nBcc: x@evil.test' },
+      TypeError,
+      'Expected `from` to be an e-mail address without line breaks or control characters',
+    ],
+    [
+      'neither smtp nor transporter',
+      { from: 'app@example.com', to: 'ops@example.com' },
+      TypeError,
+      'Expected exactly one of `smtp` (an SMTP server) and `transporter` (a nodemailer transporter), got neither',
+    ],
+    [
+      'both smtp and transporter',
+      { ...valid, transporter: { sendMail: () => Promise.resolve({}) } },
+      TypeError,
+      'Expected exactly one of `smtp` and `transporter`, got both',
+    ],
+    [
+      'capacity 0',
+      { ...valid, capacity: 0 },
+      RangeError,
+      'Expected `capacity` to be a positive integer, got `0` (number)',
+    ],
+    [
+      'capacity -5',
+      { ...valid, capacity: -5 },
+      RangeError,
+      'Expected `capacity` to be a positive integer, got `-5` (number)',
+    ],
+    [
+      'capacity 2.5',
+      { ...valid, capacity: 2.5 },
+      TypeError,
+      'Expected `capacity` to be a positive integer, got `2.5` (number)',
+    ],
+    [
+      'capacity as a string',
+      { ...valid, capacity: '10' },
+      TypeError,
+      'Expected `capacity` to be a positive integer, got `"10"` (string)',
+    ],
+    [
+      'port 0',
+      { ...valid, smtp: { ...smtp, port: 0 } },
+      RangeError,
+      'Expected `smtp.port` to be an integer from 1 to 65535, got `0` (number)',
+    ],
+    [
+      'port 70000',
+      { ...valid, smtp: { ...smtp, port: 70000 } },
+      RangeError,
+      'Expected `smtp.port` to be an integer from 1 to 65535, got `70000` (number)',
+    ],
+    [
+      'empty host',
+      { ...valid, smtp: { ...smtp, host: '' } },
+      TypeError,
+      'Expected `smtp.host` to be a non-empty host name, got `""` (string)',
+    ],
+    [
+      'blank host',
+      { ...valid, smtp: { ...smtp, host: '   ' } },
+      TypeError,
+      'Expected `smtp.host` to be a non-empty host name, got `"   "` (string)',
+    ],
+    [
+      'transporter without sendMail',
+      { from: 'app@example.com', to: 'ops@example.com', transporter: {} },
+      TypeError,
+      'Expected `transporter` to be an object with a `sendMail(message)` method, got an object',
+    ],
+    [
+      'subject of another type',
+      { ...valid, subject: 42 },
+      TypeError,
+      'Expected `subject` to be a string or a function of the batch, got `42` (number)',
+    ],
+    [
+      'secure as a string',
+      { ...valid, smtp: { ...smtp, secure: 'yes' } },
+      TypeError,
+      'Expected `smtp.secure` to be a boolean, got `"yes"` (string)',
+    ],
+    [
+      'negative socket timeout',
+      { ...valid, smtp: { ...smtp, socketTimeoutMs: -1 } },
+      RangeError,
+      'Expected `smtp.socketTimeoutMs` to be a positive integer, got `-1` (number)',
+    ],
+    [
+      'unknown TLS version',
+      { ...valid, smtp: { ...smtp, tls: { minVersion: 'SSLv3' } } },
+      TypeError,
+      'Expected `smtp.tls.minVersion` to be one of TLSv1, TLSv1.1, TLSv1.2, TLSv1.3, got `"SSLv3"` (string)',
+    ],
+    [
+      'an unknown subject token',
+      { ...valid, subject: '{level} from {host}' },
+      TypeError,
+      'Expected `subject` to use only the tokens {count}, {level}, {first}, {hostname}, {since}, {until}, {dropped}, got `{host}`',
+    ],
+    [
+      'maxMailBytes too small',
+      { ...valid, maxMailBytes: 1000 },
+      RangeError,
+      'Expected `maxMailBytes` to be at least 49152 (room for the headers and a few lines of `maxLineBytes`), got `1000` (number)',
+    ],
+    [
+      'maxBufferedEntries below capacity',
+      { ...valid, capacity: 500, maxBufferedEntries: 100 },
+      RangeError,
+      'Expected `maxBufferedEntries` to be at least `capacity` (500), got `100` (number)',
+    ],
+    [
+      'retry.attempts 0',
+      { ...valid, retry: { attempts: 0 } },
+      RangeError,
+      'Expected `retry.attempts` to be a positive integer, got `0` (number)',
+    ],
+    [
+      'rateLimit without perMs',
+      { ...valid, rateLimit: { mails: 5 } },
+      TypeError,
+      'Expected `rateLimit.perMs` to be a positive integer, got `undefined` (undefined)',
+    ],
+    [
+      'context mode without flushLevel',
+      { ...valid, mode: 'context' },
+      TypeError,
+      "Expected `flushLevel` with `mode: 'context'` (the level that sends the context), got `undefined`",
+    ],
+    [
+      'an unknown mode',
+      { ...valid, mode: 'burst' },
+      TypeError,
+      "Expected `mode` to be `'batch'` or `'context'`, got `\"burst\"` (string)",
+    ],
     ['html as a string', { ...valid, html: 'yes' }, TypeError, 'Expected `html` to be a boolean, got `"yes"` (string)'],
-    ['a blank spoolDir', { ...valid, spoolDir: ' ' }, TypeError, 'Expected `spoolDir` to be a folder path, got `" "` (string)'],
-    ['no options at all', undefined, TypeError, 'Expected `options` to be an object with `from`, `to` and `smtp` or `transporter`, got `undefined` (undefined)'],
+    [
+      'a blank spoolDir',
+      { ...valid, spoolDir: ' ' },
+      TypeError,
+      'Expected `spoolDir` to be a folder path, got `" "` (string)',
+    ],
+    [
+      'no options at all',
+      undefined,
+      TypeError,
+      'Expected `options` to be an object with `from`, `to` and `smtp` or `transporter`, got `undefined` (undefined)',
+    ],
   ])('%s', (_name, options, type, message) => {
     const error = constructionError(options);
     expect(error).toBeInstanceOf(type);
@@ -87,7 +232,7 @@ describe('resolveOptions', () => {
 
   test('freezes the result and leaves the caller options untouched', () => {
     const options = { ...valid, to: ['ops@example.com'], smtp: { ...smtp, tls: { ca: 'PEM' } } };
-    const copy = JSON.parse(JSON.stringify(options));
+    const copy: unknown = JSON.parse(JSON.stringify(options));
     const resolved = resolveOptions(options);
     expect(options).toEqual(copy);
     expect(Object.isFrozen(resolved)).toBe(true);

@@ -7,7 +7,6 @@ import { bodyLines, optionsFor, recordingTransport, startServer, type LocalSmtpS
 const text = (line: string) => line.replace(/^\S+ \S+\s+/, '');
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
-
 /** Options for a server that is not there yet: same credentials and CA as `future` will have. */
 function smtpAt(port: number, credentials: { user: string; pass: string }, ca: string) {
   return { host: '127.0.0.1', port, auth: credentials, tls: { ca } };
@@ -109,7 +108,9 @@ describe('permanent failures are not retried', () => {
     winston.createLogger({ transports: [transport] }).info('rejected');
     await transport.flush();
 
-    expect(warnings.map((warning) => [warning.code, warning.responseCode, warning.count])).toEqual([['EENVELOPE', 550, 1]]);
+    expect(warnings.map((warning) => [warning.code, warning.responseCode, warning.count])).toEqual([
+      ['EENVELOPE', 550, 1],
+    ]);
     expect(clock.fired).toBe(0);
     expect(transport.stats()).toMatchObject({ retries: 0, mailsGivenUp: 1, entriesGivenUp: 1, mailsSent: 0 });
   });
@@ -198,9 +199,15 @@ describe('rateLimit prevents mail storms', () => {
     // A mail of several batches says so in its first line; no line is lost or repeated.
     for (const lines of server.mails.map(bodyLines)) {
       const entriesInMail = lines.filter((line) => !line.startsWith('[')).length;
-      if (entriesInMail > 1) expect(lines[0]).toBe(`[winston-buffered-mail] This mail holds ${entriesInMail} batches merged into one by \`rateLimit\`.`);
+      if (entriesInMail > 1)
+        expect(lines[0]).toBe(
+          `[winston-buffered-mail] This mail holds ${entriesInMail} batches merged into one by \`rateLimit\`.`,
+        );
     }
-    const failures = server.mails.flatMap(bodyLines).filter((line) => !line.startsWith('[')).map(text);
+    const failures = server.mails
+      .flatMap(bodyLines)
+      .filter((line) => !line.startsWith('['))
+      .map(text);
     expect(failures).toEqual(Array.from({ length: 10_000 }, (_, index) => `failure ${index}`));
   });
 });

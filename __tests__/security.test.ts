@@ -87,7 +87,9 @@ describe('security defaults', () => {
     const user = server.credentials.user;
     const pass = 'Wr0ng-but-still-Secret!';
     const { transport, warnings } = recordingTransport(
-      optionsFor(server, { smtp: { host: server.host, port: server.port, auth: { user, pass }, tls: { ca: server.ca } } }),
+      optionsFor(server, {
+        smtp: { host: server.host, port: server.port, auth: { user, pass }, tls: { ca: server.ca } },
+      }),
     );
     createLogger(transport).info('hello');
     await transport.flush();

@@ -51,7 +51,10 @@ describe('Spool', () => {
     const { dir, spool, warnings } = spoolIn();
     writeFileSync(join(dir, 'notes.txt'), 'not ours');
     writeFileSync(join(dir, '0001-1-000001.mail.json'), '{"format":"winston-buffered-mail/spool@1","subject":');
-    writeFileSync(join(dir, '0002-1-000002.mail.json'), JSON.stringify({ format: 'something-else', subject: 's', text: 't', count: 1 }));
+    writeFileSync(
+      join(dir, '0002-1-000002.mail.json'),
+      JSON.stringify({ format: 'something-else', subject: 's', text: 't', count: 1 }),
+    );
     spool.write({ subject: 'good', text: 'ok\n', count: 1 });
 
     expect(spool.claimAll().map((mail) => mail.subject)).toEqual(['good']);
@@ -67,7 +70,12 @@ describe('Spool', () => {
   test('a mail claimed by a process that no longer runs is claimed again; half-written files are removed', () => {
     const { dir, spool } = spoolIn();
     const deadPid = 2 ** 22 + 12345; // above Linux's pid_max default, so no such process
-    const content = JSON.stringify({ format: 'winston-buffered-mail/spool@1', subject: 'orphan', text: 'o\n', count: 1 });
+    const content = JSON.stringify({
+      format: 'winston-buffered-mail/spool@1',
+      subject: 'orphan',
+      text: 'o\n',
+      count: 1,
+    });
     writeFileSync(join(dir, `0001-1-000001.mail.json.sending-${deadPid}`), content);
     writeFileSync(join(dir, `0002-1-000002.mail.json.tmp-${deadPid}`), content.slice(0, 10));
 

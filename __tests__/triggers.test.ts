@@ -13,7 +13,10 @@ describe('flushIntervalMs, on an injected clock', () => {
   test('entries logged at t=0 and t=0.9 interval go out together at t=interval', async () => {
     const server = await startServer();
     const clock = new ManualClock();
-    const { transport, warnings } = recordingTransport({ ...optionsFor(server, { capacity: 100, flushIntervalMs: 60_000 }), clock });
+    const { transport, warnings } = recordingTransport({
+      ...optionsFor(server, { capacity: 100, flushIntervalMs: 60_000 }),
+      clock,
+    });
     const logger = winston.createLogger({ transports: [transport] });
 
     logger.info('at zero');
@@ -79,13 +82,20 @@ describe('flushLevel', () => {
     logger.error('second error');
     await server.waitForMails(2);
 
-    expect(messages(server)).toEqual([['debug', 'info', 'warn', 'error'], ['after', 'second error']]);
+    expect(messages(server)).toEqual([
+      ['debug', 'info', 'warn', 'error'],
+      ['after', 'second error'],
+    ]);
   });
 
   test('syslog levels: crit and above send at once, error and below do not', async () => {
     const server = await startServer();
     const { transport } = recordingTransport(optionsFor(server, { capacity: 100, flushLevel: 'crit' }));
-    const logger = winston.createLogger({ levels: winston.config.syslog.levels, level: 'debug', transports: [transport] });
+    const logger = winston.createLogger({
+      levels: winston.config.syslog.levels,
+      level: 'debug',
+      transports: [transport],
+    });
 
     logger.log('notice', 'notice');
     logger.log('warning', 'warning');
@@ -98,13 +108,17 @@ describe('flushLevel', () => {
     await server.waitForMails(3);
 
     expect(messages(server)).toEqual([['notice', 'warning', 'error', 'crit'], ['alert'], ['emerg']]);
-    expect(bodyLines(server.mails[0]!)[3]).toMatch(/ CRIT  crit$/);
+    expect(bodyLines(server.mails[0]!)[3]).toMatch(/ CRIT {2}crit$/);
   });
 
   test('custom levels are judged by their own order', async () => {
     const server = await startServer();
     const { transport } = recordingTransport(optionsFor(server, { capacity: 100, flushLevel: 'page' }));
-    const logger = winston.createLogger({ levels: { page: 0, note: 1, chatter: 2 }, level: 'chatter', transports: [transport] });
+    const logger = winston.createLogger({
+      levels: { page: 0, note: 1, chatter: 2 },
+      level: 'chatter',
+      transports: [transport],
+    });
 
     logger.log('chatter', 'c');
     logger.log('note', 'n');
@@ -117,7 +131,7 @@ describe('flushLevel', () => {
     const server = await startServer();
     const transport = new BufferedMailTransport(optionsFor(server, { flushLevel: 'crit' }));
     expect(() => winston.createLogger({ transports: [transport] })).toThrow(
-      "Expected `flushLevel` to be one of the logger's levels (error, warn, info, http, verbose, debug, silly), got `\"crit\"`",
+      'Expected `flushLevel` to be one of the logger\'s levels (error, warn, info, http, verbose, debug, silly), got `"crit"`',
     );
   });
 });
@@ -171,7 +185,12 @@ describe('closeTimeoutMs, on an injected clock', () => {
 
     expect(sent).toEqual([]);
     expect(warnings.map((warning) => [warning.code, warning.count])).toEqual([['ECLOSETIMEOUT', 7]]);
-    expect(transport.stats()).toMatchObject({ entriesLogged: 7, entriesGivenUp: 7, mailsGivenUp: 3, entriesPending: 0 });
+    expect(transport.stats()).toMatchObject({
+      entriesLogged: 7,
+      entriesGivenUp: 7,
+      mailsGivenUp: 3,
+      entriesPending: 0,
+    });
     expect(warnings[0]?.message).toBe(
       'Gave up delivery: 7 log entries were not delivered within `closeTimeoutMs` (5000 ms)',
     );

@@ -30,7 +30,14 @@ const EXPECTED_SEED_LAYOUT = [
 ];
 
 describe('utcTimestamp() renders UTC whatever the TZ of the process', () => {
-  const zones = ['UTC', 'Asia/Kathmandu', 'Pacific/Chatham', 'America/New_York', 'America/St_Johns', 'Australia/Lord_Howe'];
+  const zones = [
+    'UTC',
+    'Asia/Kathmandu',
+    'Pacific/Chatham',
+    'America/New_York',
+    'America/St_Johns',
+    'Australia/Lord_Howe',
+  ];
 
   test.each(zones)('TZ=%s', async (zone) => {
     const result = await runFixture('timestamps-in-zone.ts', { TZ: zone }, INSTANTS);

@@ -5,10 +5,13 @@ import { bodyLines, optionsFor, recordingTransport, startServer } from './helper
 
 describe('withLogging', () => {
   test.each([
-    ['returns', async () => 'done'],
-    ['throws', () => {
-      throw new Error('job failed');
-    }],
+    ['returns', () => Promise.resolve('done')],
+    [
+      'throws',
+      () => {
+        throw new Error('job failed');
+      },
+    ],
     ['rejects', async () => Promise.reject(new Error('job failed'))],
   ])('level and transports are restored when the function %s', async (outcome, job) => {
     const base = memoryTransport();
@@ -36,7 +39,9 @@ describe('withLogging', () => {
     const logger = winston.createLogger({ level: 'info', transports: [memoryTransport().transport] });
 
     for (const run of [1, 2]) {
-      const { transport } = recordingTransport(optionsFor(server, { capacity: 1000, subject: `Nightly job, run ${run}` }));
+      const { transport } = recordingTransport(
+        optionsFor(server, { capacity: 1000, subject: `Nightly job, run ${run}` }),
+      );
       await withLogging(logger, { transports: [transport], close: true }, async () => {
         logger.info(`run ${run}: started`);
         await new Promise((resolve) => setImmediate(resolve));
@@ -46,7 +51,7 @@ describe('withLogging', () => {
     }
 
     expect(server.mails.map((mail) => mail.parsed.subject)).toEqual(['Nightly job, run 1', 'Nightly job, run 2']);
-    expect(server.mails.map((mail) => bodyLines(mail).map((line) => line.replace(/^\S+ INFO  /, '')))).toEqual([
+    expect(server.mails.map((mail) => bodyLines(mail).map((line) => line.replace(/^\S+ INFO {2}/, '')))).toEqual([
       ['run 1: started', 'run 1: finished'],
       ['run 2: started', 'run 2: finished'],
     ]);
@@ -55,7 +60,7 @@ describe('withLogging', () => {
   test('an unknown level is refused before anything changes', async () => {
     const logger = winston.createLogger({ level: 'info', transports: [memoryTransport().transport] });
     await expect(withLogging(logger, { level: 'loud' }, () => undefined)).rejects.toThrow(
-      "Expected `level` to be one of the logger's levels (error, warn, info, http, verbose, debug, silly), got `\"loud\"`",
+      'Expected `level` to be one of the logger\'s levels (error, warn, info, http, verbose, debug, silly), got `"loud"`',
     );
     expect(logger.level).toBe('info');
   });

@@ -48,7 +48,7 @@ const nullStream = () =>
     },
   });
 
-const noopTransporter = { sendMail: async () => ({ messageId: 'noop' }) };
+const noopTransporter = { sendMail: () => Promise.resolve({ messageId: 'noop' }) };
 
 function mailTransport(capacity: number): BufferedMailTransport {
   return new BufferedMailTransport({
@@ -70,7 +70,8 @@ async function costPerCall(name: string, makeLogger: () => winston.Logger, perSa
   bench.add(
     name,
     () => {
-      for (let index = 0; index < perSample; index++) logger.info('Info index = %d', index, { requestId: 'r-1', userId: 42 });
+      for (let index = 0; index < perSample; index++)
+        logger.info('Info index = %d', index, { requestId: 'r-1', userId: 42 });
     },
     {
       beforeEach: () => {
@@ -91,8 +92,16 @@ async function hotPath(): Promise<void> {
   const noops: number[] = [];
   const oursList: number[] = [];
   for (let round = 0; round < 3; round++) {
-    noops.push(await costPerCall('no-op', () => winston.createLogger({ transports: [new NoopTransport({ format })] }), perSample));
-    oursList.push(await costPerCall('ours', () => winston.createLogger({ transports: [mailTransport(1_000_000)] }), perSample));
+    noops.push(
+      await costPerCall(
+        'no-op',
+        () => winston.createLogger({ transports: [new NoopTransport({ format })] }),
+        perSample,
+      ),
+    );
+    oursList.push(
+      await costPerCall('ours', () => winston.createLogger({ transports: [mailTransport(1_000_000)] }), perSample),
+    );
   }
   const noop = median(noops);
   const ours = median(oursList);
@@ -120,7 +129,13 @@ async function hotPath(): Promise<void> {
 
   const byCapacity: number[] = [];
   for (const capacity of [10, 100, 1000, 10_000]) {
-    byCapacity.push(await costPerCall(`capacity ${capacity}`, () => winston.createLogger({ transports: [mailTransport(capacity)] }), perSample));
+    byCapacity.push(
+      await costPerCall(
+        `capacity ${capacity}`,
+        () => winston.createLogger({ transports: [mailTransport(capacity)] }),
+        perSample,
+      ),
+    );
   }
   const worst = Math.max(...byCapacity) / (byCapacity[0] ?? Number.NaN);
   rows.push({
@@ -145,20 +160,30 @@ async function endToEndInProcess(): Promise<void> {
   for (let round = 0; round < 3; round++) {
     const server = await serverFor();
     const smtp = { host: server.host, port: server.port, auth: server.credentials, tls: { ca: server.ca } };
-    const transport = new BufferedMailTransport({ smtp, from: 'bench@example.com', to: 'ops@example.com', capacity, rateLimit: false, flushOnExit: false, maxBufferedEntries: entries });
+    const transport = new BufferedMailTransport({
+      smtp,
+      from: 'bench@example.com',
+      to: 'ops@example.com',
+      capacity,
+      rateLimit: false,
+      flushOnExit: false,
+      maxBufferedEntries: entries,
+    });
     const logger = winston.createLogger({ transports: [transport] });
     const started = performance.now();
     for (let index = 0; index < entries; index++) logger.info(`Info index = ${index}`);
     await transport.flush();
     ourTimes.push(performance.now() - started);
-    if (server.mails.length !== entries / capacity) throw new Error(`expected ${entries / capacity} mails, got ${server.mails.length}`);
+    if (server.mails.length !== entries / capacity)
+      throw new Error(`expected ${entries / capacity} mails, got ${server.mails.length}`);
     await transport.close();
 
     // The reference: the same mails, pre-rendered, sent by nodemailer directly over one pooled connection.
     const texts = server.mails.map((mail) => mail.parsed.text ?? renderText([]));
     const direct = nodemailer.createTransport({ pool: true, maxConnections: 1, requireTLS: true, ...smtp });
     const directStarted = performance.now();
-    for (const text of texts) await direct.sendMail({ from: 'bench@example.com', to: 'ops@example.com', subject: 'bench', text });
+    for (const text of texts)
+      await direct.sendMail({ from: 'bench@example.com', to: 'ops@example.com', subject: 'bench', text });
     directTimes.push(performance.now() - directStarted);
     direct.close();
     await server.close();
@@ -222,7 +247,11 @@ async function neverBlocking(): Promise<void> {
   });
 }
 
-function runProcess(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ ms: number; status: number | null; out: string }> {
+function runProcess(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ ms: number; status: number | null; out: string }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -235,7 +264,12 @@ function runProcess(command: string, args: string[], env: NodeJS.ProcessEnv = pr
 }
 
 async function memoryUnderOutage(): Promise<void> {
-  const result = await runProcess(process.execPath, ['--expose-gc', '-r', 'ts-node/register/transpile-only', join(__dirname, 'memory-outage.ts')]);
+  const result = await runProcess(process.execPath, [
+    '--expose-gc',
+    '-r',
+    'ts-node/register/transpile-only',
+    join(__dirname, 'memory-outage.ts'),
+  ]);
   if (result.status !== 0) throw new Error(`memory-outage failed: ${result.out}`);
   const report = JSON.parse(result.out.trim().split('\n').pop() ?? '{}') as {
     logged: number;
@@ -257,13 +291,19 @@ async function memoryUnderOutage(): Promise<void> {
 }
 
 async function realRelay(): Promise<void> {
-  const { WBM_BENCH_HOST: host, WBM_BENCH_PORT: port = '587', WBM_BENCH_USER: user, WBM_BENCH_PASS: pass } = process.env;
+  const {
+    WBM_BENCH_HOST: host,
+    WBM_BENCH_PORT: port = '587',
+    WBM_BENCH_USER: user,
+    WBM_BENCH_PASS: pass,
+  } = process.env;
   const { WBM_BENCH_CA: ca, WBM_BENCH_TO: to, WBM_BENCH_FROM: from, WBM_BENCH_SEED: seed } = process.env;
   if (!host || !user || !pass || !to || !from) {
     rows.push({
       measure: '3. End to end on a real relay: 20,000 entries at capacity 100, whole process',
       figure: 'not run',
-      reference: 'set WBM_BENCH_HOST, WBM_BENCH_PORT, WBM_BENCH_USER, WBM_BENCH_PASS, WBM_BENCH_CA, WBM_BENCH_TO, WBM_BENCH_FROM (and WBM_BENCH_SEED for the reference)',
+      reference:
+        'set WBM_BENCH_HOST, WBM_BENCH_PORT, WBM_BENCH_USER, WBM_BENCH_PASS, WBM_BENCH_CA, WBM_BENCH_TO, WBM_BENCH_FROM (and WBM_BENCH_SEED for the reference)',
       ratio: undefined,
       target: '≤ 0.67x the seed',
       met: undefined,
@@ -274,11 +314,44 @@ async function realRelay(): Promise<void> {
   const ours: number[] = [];
   const reference: number[] = [];
   for (let round = 0; round < 3; round++) {
-    const run = await runProcess(process.execPath, ['dist/cli.js', 'send', host, user, '-', to, from, '--port', port, '--count', '20000', '--capacity', '100', ...(ca ? ['--ca', ca] : [])], env);
+    const run = await runProcess(
+      process.execPath,
+      [
+        'dist/cli.js',
+        'send',
+        host,
+        user,
+        '-',
+        to,
+        from,
+        '--port',
+        port,
+        '--count',
+        '20000',
+        '--capacity',
+        '100',
+        ...(ca ? ['--ca', ca] : []),
+      ],
+      env,
+    );
     if (run.status !== 0) throw new Error(`send failed: ${run.out}`);
     ours.push(run.ms);
     if (seed) {
-      const seedRun = await runProcess('python3', [seed, host, user, pass, to, from, '--port', port, '--count', '20000', '--capacity', '100', ...(ca ? ['--cafile', ca] : [])]);
+      const seedRun = await runProcess('python3', [
+        seed,
+        host,
+        user,
+        pass,
+        to,
+        from,
+        '--port',
+        port,
+        '--count',
+        '20000',
+        '--capacity',
+        '100',
+        ...(ca ? ['--cafile', ca] : []),
+      ]);
       if (seedRun.status !== 0) throw new Error(`seed failed: ${seedRun.out}`);
       reference.push(seedRun.ms);
     }

@@ -30,7 +30,9 @@ logger.info('checkout service started', { version: '4.2.0', region: 'eu-west-1' 
 logger.debug('cache warmed', { keys: 1832, ms: 412 });
 logger.warn('payment provider slow', { provider: 'acme-pay', p99Ms: 2870 });
 logger.error('Payment declined for order 1234', { orderId: 1234, amount: { value: 99.5, currency: 'EUR' } });
-logger.error(new Error('connect ECONNREFUSED 10.0.0.7:5432').message, { stack: new Error('connect ECONNREFUSED 10.0.0.7:5432').stack });
+logger.error(new Error('connect ECONNREFUSED 10.0.0.7:5432').message, {
+  stack: new Error('connect ECONNREFUSED 10.0.0.7:5432').stack,
+});
 logger.info('<img src=x onerror=alert(1)> is shown as text, never run');
 
 setImmediate(() => {

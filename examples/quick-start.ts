@@ -11,7 +11,7 @@ async function smtpSettings(): Promise<{ smtp: SmtpOptions; done: () => Promise<
       port: 587,
       auth: { user: process.env.SMTP_USER ?? 'app', pass: process.env.SMTP_PASSWORD ?? '' },
     };
-    return { smtp, done: async () => undefined };
+    return { smtp, done: () => Promise.resolve() };
   }
   const { startLocalSmtpServer } = await import('winston-buffered-mail/testing');
   const server = await startLocalSmtpServer();

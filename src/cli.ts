@@ -34,18 +34,20 @@ function readConfig(file: string): Partial<BufferedMailTransportOptions> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new Error(`--config: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new Error(`--config: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, {
+      cause: error,
+    });
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new Error(`--config: ${file} is not JSON: ${(error as Error).message}`);
+    throw new Error(`--config: ${file} is not JSON: ${(error as Error).message}`, { cause: error });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new Error(`--config: ${file} must hold an object of transport options`);
   }
-  return value as Partial<BufferedMailTransportOptions>;
+  return value;
 }
 
 /** Later sources win; the nested SMTP settings are merged field by field. */
@@ -53,14 +55,15 @@ function mergeOptions(
   base: Partial<BufferedMailTransportOptions>,
   override: Partial<BufferedMailTransportOptions>,
 ): Partial<BufferedMailTransportOptions> {
-  const smtp = base.smtp || override.smtp
-    ? {
-        ...base.smtp,
-        ...override.smtp,
-        ...((base.smtp?.auth || override.smtp?.auth) && { auth: { ...base.smtp?.auth, ...override.smtp?.auth } }),
-        ...((base.smtp?.tls || override.smtp?.tls) && { tls: { ...base.smtp?.tls, ...override.smtp?.tls } }),
-      }
-    : undefined;
+  const smtp =
+    base.smtp || override.smtp
+      ? {
+          ...base.smtp,
+          ...override.smtp,
+          ...((base.smtp?.auth || override.smtp?.auth) && { auth: { ...base.smtp?.auth, ...override.smtp?.auth } }),
+          ...((base.smtp?.tls || override.smtp?.tls) && { tls: { ...base.smtp?.tls, ...override.smtp?.tls } }),
+        }
+      : undefined;
   return { ...base, ...override, ...(smtp && { smtp: smtp as SmtpOptions }) };
 }
 
@@ -88,11 +91,16 @@ async function send(args: string[]): Promise<number> {
     },
   });
   if (positionals.length !== 5 && (positionals.length !== 0 || values.config === undefined)) {
-    throw new UsageError(`send expects HOST USER PASSWORD TO SENDER, or --config FILE.json, got ${positionals.length} arguments`);
+    throw new UsageError(
+      `send expects HOST USER PASSWORD TO SENDER, or --config FILE.json, got ${positionals.length} arguments`,
+    );
   }
-  let options: Partial<BufferedMailTransportOptions> = {};
+  let options: Partial<BufferedMailTransportOptions>;
   try {
-    options = mergeOptions(values.config === undefined ? {} : readConfig(values.config), readEnvOptions(process.env, 'LOG_MAIL_'));
+    options = mergeOptions(
+      values.config === undefined ? {} : readConfig(values.config),
+      readEnvOptions(process.env, 'LOG_MAIL_'),
+    );
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
@@ -158,7 +166,9 @@ async function send(args: string[]): Promise<number> {
   }
   const first = warnings[0];
   const reason = first ? `${first.code ? `${first.code}: ` : ''}${first.message}` : 'no mail was accepted';
-  process.stderr.write(`Failed: ${count - mailed} of ${count} log entries were not accepted (${reason.replace(/\s+/g, ' ')})\n`);
+  process.stderr.write(
+    `Failed: ${count - mailed} of ${count} log entries were not accepted (${reason.replace(/\s+/g, ' ')})\n`,
+  );
   return 1;
 }
 
@@ -166,6 +176,8 @@ async function demo(args: string[]): Promise<number> {
   if (args.length > 0) throw new UsageError(`demo takes no arguments, got "${args[0]}"`);
   let runDemo: typeof import('./demo').runDemo;
   try {
+    // Loaded only for this command: the demo needs development packages a user may not have.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     ({ runDemo } = require('./demo') as typeof import('./demo'));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;

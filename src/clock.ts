@@ -1,5 +1,5 @@
-/** A handle returned by `Clock.setTimeout`. */
-export type TimerHandle = unknown;
+/** A handle returned by `Clock.setTimeout`: a Node.js Timeout, or whatever a test clock uses. */
+export type TimerHandle = object | number;
 
 /** Time as the transport sees it; replaced in tests to drive time-based behaviour. */
 export interface Clock {
@@ -9,7 +9,8 @@ export interface Clock {
    * which is asked only while the transport shuts down.
    */
   setTimeout(callback: () => void, ms: number, keepAlive?: boolean): TimerHandle;
-  clearTimeout(handle: TimerHandle): void;
+  /** Cancels a timer; ignores `undefined` and timers that already ran. */
+  clearTimeout(handle: TimerHandle | undefined): void;
 }
 
 export const systemClock: Clock = {
@@ -20,6 +21,6 @@ export const systemClock: Clock = {
     return timer;
   },
   clearTimeout(handle) {
-    clearTimeout(handle as NodeJS.Timeout);
+    if (handle !== undefined) clearTimeout(handle as NodeJS.Timeout);
   },
 };

@@ -324,14 +324,13 @@ export class Delivery {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      let timer: TimerHandle;
       const done = () => {
         this.options.clock.clearTimeout(timer);
         if (this.wakeUp === done) this.wakeUp = undefined;
         resolve();
       };
       // While closing, the wait is part of the shutdown and must keep the process alive.
-      timer = this.options.clock.setTimeout(done, ms, this.closing);
+      const timer: TimerHandle = this.options.clock.setTimeout(done, ms, this.closing);
       this.wakeUp = done;
     });
   }

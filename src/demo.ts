@@ -15,7 +15,7 @@ export interface DemoOptions {
   print?: (line: string) => void;
 }
 
-const INDEX_LINE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO  Info index = (\d+)$/;
+const INDEX_LINE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO {2}Info index = (\d+)$/;
 
 function bodyLines(mail: ReceivedMail): string[] {
   return (mail.parsed.text ?? '').split(/\r?\n/).filter((line) => line !== '');
@@ -33,7 +33,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<boolean> {
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
 
   const server = await startLocalSmtpServer();
-  print(`SMTP server listening on ${server.host}:${server.port}: STARTTLS and AUTH required, certificate generated for this run`);
+  print(
+    `SMTP server listening on ${server.host}:${server.port}: STARTTLS and AUTH required, certificate generated for this run`,
+  );
   try {
     const mail = new BufferedMailTransport({
       smtp: { host: server.host, port: server.port, auth: server.credentials, tls: { ca: server.ca } },
@@ -52,7 +54,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<boolean> {
         new winston.transports.Console({
           format: winston.format.combine(
             winston.format.timestamp({ format: 'YYYY-MM-DD HH:mm:ss,SSS' }),
-            winston.format.printf((info) => `${info.timestamp} ${info.level.toUpperCase().padEnd(5)} ${info.message} (console, local time)`),
+            winston.format.printf(
+              (info) =>
+                `${String(info.timestamp)} ${info.level.toUpperCase().padEnd(5)} ${String(info.message)} (console, local time)`,
+            ),
           ),
         }),
         mail,
@@ -80,7 +85,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<boolean> {
       received.push(...indexes);
       const file = join(outputDir, `${String(position + 1).padStart(2, '0')}.eml`);
       await writeFile(file, message.raw);
-      const session = `${message.secure ? message.tlsProtocol ?? 'TLS' : 'NOT ENCRYPTED'}, ${message.user ? `user ${message.user}` : 'no AUTH'}`;
+      const session = `${message.secure ? (message.tlsProtocol ?? 'TLS') : 'NOT ENCRYPTED'}, ${message.user ? `user ${message.user}` : 'no AUTH'}`;
       print(
         `  ${String(position + 1).padStart(2)}. ${String(lines.length).padStart(3)} lines, index ${indexes[0]}..${indexes[indexes.length - 1]}  "${message.parsed.subject}"  (${session})  ${relative(process.cwd(), file)}`,
       );
@@ -90,7 +95,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<boolean> {
       print('');
       print(`The first mail, as a person reads it (${relative(process.cwd(), join(outputDir, '01.eml'))}):`);
       print(`  From: ${first.parsed.from?.text ?? ''}`);
-      print(`  To: ${[first.parsed.to].flat().map((address) => address?.text ?? '').join(', ')}`);
+      print(
+        `  To: ${[first.parsed.to]
+          .flat()
+          .map((address) => address?.text ?? '')
+          .join(', ')}`,
+      );
       print(`  Subject: ${first.parsed.subject ?? ''}`);
       print('');
       for (const line of bodyLines(first)) print(`  ${line}`);
@@ -100,7 +110,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<boolean> {
     print('');
     for (const warning of warnings) print(`warning: ${warning}`);
     if (inOrder && allUtc && allSecure) {
-      print(`OK: all ${count} lines arrived once, in order, with UTC timestamps, over an encrypted, authenticated session.`);
+      print(
+        `OK: all ${count} lines arrived once, in order, with UTC timestamps, over an encrypted, authenticated session.`,
+      );
       return true;
     }
     print(

@@ -66,7 +66,10 @@ function parse(variable: string, text: string, kind: Kind, secret: boolean): unk
       try {
         return readFileSync(text, 'utf8');
       } catch (error) {
-        throw new TypeError(`Expected \`${variable}\` to name a readable PEM file, got "${text}" (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+        throw new TypeError(
+          `Expected \`${variable}\` to name a readable PEM file, got "${text}" (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+          { cause: error },
+        );
       }
     default:
       return text;
@@ -89,7 +92,7 @@ export function readEnvOptions(env: NodeJS.ProcessEnv, prefix: string): Partial<
     if (text === undefined || text === '') continue;
     assign(options, path, parse(variable, text, kind, name === SECRET));
   }
-  return options as Partial<BufferedMailTransportOptions>;
+  return options;
 }
 
 /** Rewrites an option error so that it names the variable to fix. */
@@ -111,7 +114,10 @@ function nameVariables(error: unknown, prefix: string): Error {
  * `LOG_MAIL_SMTP_PASS`, `LOG_MAIL_TO` (a comma list), `LOG_MAIL_CAPACITY`, `LOG_MAIL_FLUSH_LEVEL`.
  * Validated as the constructor validates; an error names the variable and never shows the password.
  */
-export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, prefix = 'LOG_MAIL_'): BufferedMailTransportOptions {
+export function optionsFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  prefix = 'LOG_MAIL_',
+): BufferedMailTransportOptions {
   const options = readEnvOptions(env, prefix) as BufferedMailTransportOptions;
   try {
     resolveOptions(options);

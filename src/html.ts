@@ -31,12 +31,16 @@ function levelColour(level: string): string {
 
 function cutText(text: string, maxBytes: number): string {
   if (Buffer.byteLength(text) <= maxBytes) return text;
-  const head = Buffer.from(text).subarray(0, maxBytes).toString('utf8').replace(/\uFFFD+$/, '');
+  const head = Buffer.from(text)
+    .subarray(0, maxBytes)
+    .toString('utf8')
+    .replace(/\uFFFD+$/, '');
   return `${head} … [cut: ${Buffer.byteLength(text)} bytes]`;
 }
 
 const CELL = 'padding:4px 8px;border-bottom:1px solid #e5e5e5;vertical-align:top;text-align:left;';
-const PRE = 'margin:0;font-family:Menlo,Consolas,monospace;font-size:12px;white-space:pre-wrap;word-break:break-word;overflow-wrap:anywhere;';
+const PRE =
+  'margin:0;font-family:Menlo,Consolas,monospace;font-size:12px;white-space:pre-wrap;word-break:break-word;overflow-wrap:anywhere;';
 
 /**
  * The text/html part: a header with the counts per level and the time range, then one table row
@@ -54,8 +58,12 @@ export function renderHtml(
     counts.set(parts.level, (counts.get(parts.level) ?? 0) + 1);
     const colour = levelColour(parts.level);
     const message = escapeHtml(cutText(parts.message, maxLineBytes));
-    const stack = parts.stack ? `<pre style="${PRE}color:#666;margin-top:4px;">${escapeHtml(cutText(parts.stack, maxLineBytes))}</pre>` : '';
-    const meta = parts.meta ? `<pre style="${PRE}color:#333;">${escapeHtml(cutText(safeJson(parts.meta, 2), maxLineBytes))}</pre>` : '';
+    const stack = parts.stack
+      ? `<pre style="${PRE}color:#666;margin-top:4px;">${escapeHtml(cutText(parts.stack, maxLineBytes))}</pre>`
+      : '';
+    const meta = parts.meta
+      ? `<pre style="${PRE}color:#333;">${escapeHtml(cutText(safeJson(parts.meta, 2), maxLineBytes))}</pre>`
+      : '';
     return (
       `<tr><td style="${CELL}white-space:nowrap;font-family:Menlo,Consolas,monospace;font-size:12px;color:#555;">${escapeHtml(parts.timestamp ?? '')}</td>` +
       `<td style="${CELL}white-space:nowrap;font-weight:bold;color:${colour};">${escapeHtml(parts.level.toUpperCase())}</td>` +
@@ -69,12 +77,18 @@ export function renderHtml(
   };
   const summary = [...counts.entries()]
     .sort(([a], [b]) => severity(a) - severity(b))
-    .map(([level, count]) => `<span style="color:${levelColour(level)};font-weight:bold;">${escapeHtml(level.toUpperCase())} ${count}</span>`)
+    .map(
+      ([level, count]) =>
+        `<span style="color:${levelColour(level)};font-weight:bold;">${escapeHtml(level.toUpperCase())} ${count}</span>`,
+    )
     .join(' &middot; ');
   const range = batch.since && batch.until ? `${escapeHtml(batch.since)} &ndash; ${escapeHtml(batch.until)} (UTC)` : '';
   const part = batch.parts > 1 ? ` &middot; part ${batch.part} of ${batch.parts}` : '';
   const noticeHtml = notices
-    .map((notice) => `<p style="margin:8px 0;padding:8px;background:#fff4e5;border-left:4px solid #9a5b00;">${escapeHtml(notice)}</p>`)
+    .map(
+      (notice) =>
+        `<p style="margin:8px 0;padding:8px;background:#fff4e5;border-left:4px solid #9a5b00;">${escapeHtml(notice)}</p>`,
+    )
     .join('');
   return (
     '<!DOCTYPE html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"></head>' +

@@ -39,11 +39,27 @@ export function safeJson(value: unknown, indent?: number): string {
 }
 
 function renderValue(value: unknown): string {
-  if (typeof value === 'string') return wellFormed(value);
-  if (value === undefined) return '';
-  if (value instanceof Error) return wellFormed(value.stack ?? `${value.name}: ${value.message}`);
-  if (typeof value === 'object' && value !== null) return safeJson(value);
-  return wellFormed(String(value));
+  switch (typeof value) {
+    case 'string':
+      return wellFormed(value);
+    case 'undefined':
+      return '';
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return String(value);
+    case 'symbol':
+      return wellFormed(value.toString());
+    case 'function':
+      return `[Function: ${value.name || 'anonymous'}]`;
+    default:
+      if (value instanceof Error) return wellFormed(value.stack ?? `${value.name}: ${value.message}`);
+      return value === null ? 'null' : safeJson(value);
+  }
+}
+
+function levelText(level: unknown): string {
+  return typeof level === 'string' ? wellFormed(level) : renderValue(level);
 }
 
 /** An entry taken apart for display: each piece is text, or undefined when absent. */
@@ -65,7 +81,7 @@ export function entryParts(info: LogEntry): EntryParts {
   }
   return {
     timestamp: typeof info.timestamp === 'string' ? wellFormed(info.timestamp) : undefined,
-    level: wellFormed(String(info[LEVEL] ?? info.level ?? '')),
+    level: levelText(info[LEVEL] ?? info.level),
     message: renderValue(info.message),
     meta,
     // A crash entry's message already holds its stack.

@@ -171,7 +171,16 @@ export function createMailer(options: { smtp?: ResolvedSmtpOptions; transporter?
   return new SmtpMailer(smtpTransportOptions(options.smtp));
 }
 
-const PERMANENT_CODES = new Set(['ETLS', 'EREQUIRETLS', 'ECONFIG', 'ENOAUTH', 'EOAUTH2', 'EMAXRECIPIENTS', 'EFILEACCESS', 'EURLACCESS']);
+const PERMANENT_CODES = new Set([
+  'ETLS',
+  'EREQUIRETLS',
+  'ECONFIG',
+  'ENOAUTH',
+  'EOAUTH2',
+  'EMAXRECIPIENTS',
+  'EFILEACCESS',
+  'EURLACCESS',
+]);
 
 /**
  * Whether a failure may go away by itself: network errors, timeouts, dropped connections and

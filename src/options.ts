@@ -279,7 +279,13 @@ export interface BufferedMailTransportOptions {
 
 /** SMTP settings after validation and defaults. */
 export type ResolvedSmtpOptions = Readonly<
-  SmtpOptions & { port: number; secure: boolean; connectionTimeoutMs: number; greetingTimeoutMs: number; socketTimeoutMs: number }
+  SmtpOptions & {
+    port: number;
+    secure: boolean;
+    connectionTimeoutMs: number;
+    greetingTimeoutMs: number;
+    socketTimeoutMs: number;
+  }
 >;
 
 /** Options after validation and defaults; frozen. */
@@ -314,18 +320,31 @@ export const DEFAULT_MAX_MAIL_BYTES = 4 * 1024 * 1024;
 // Room for the headers, the MIME structure and the notices of a mail.
 export const MIN_MAIL_BYTES = 16 * 1024;
 export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
-export const DEFAULT_RETRY: Readonly<Required<RetryOptions>> = Object.freeze({ attempts: 5, minDelayMs: 1000, maxDelayMs: 60_000 });
+export const DEFAULT_RETRY: Readonly<Required<RetryOptions>> = Object.freeze({
+  attempts: 5,
+  minDelayMs: 1000,
+  maxDelayMs: 60_000,
+});
 export const DEFAULT_MAX_BUFFERED_ENTRIES = 10_000;
 export const DEFAULT_RATE_LIMIT: Readonly<RateLimitOptions> = Object.freeze({ mails: 20, perMs: 60_000 });
 export const DEFAULT_SMTP_PORT = 587;
 
 function describe(value: unknown): string {
-  if (typeof value === 'string') return `\`${JSON.stringify(value)}\` (string)`;
-  if (value === null) return '`null`';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'function') return 'a function';
-  return `\`${String(value)}\` (${typeof value})`;
+  switch (typeof value) {
+    case 'string':
+      return `\`${JSON.stringify(value)}\` (string)`;
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+    case 'undefined':
+      return `\`${String(value)}\` (${typeof value})`;
+    case 'symbol':
+      return `\`${value.toString()}\` (symbol)`;
+    case 'function':
+      return 'a function';
+    default:
+      return value === null ? '`null`' : Array.isArray(value) ? 'an array' : 'an object';
+  }
 }
 
 function expected(name: string, expectation: string, value: unknown): string {
@@ -333,6 +352,7 @@ function expected(name: string, expectation: string, value: unknown): string {
 }
 
 // Control characters in an address could end a header line early and start another one.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 function resolveAddressList(name: string, value: unknown, required: boolean): string[] {
@@ -406,8 +426,8 @@ function resolveTls(value: unknown): SmtpTlsOptions | undefined {
     throw new TypeError(expected('smtp.tls.ca', 'a PEM string, a Buffer or an array of them', ca));
   }
   return Object.freeze({
-    ...(ca !== undefined && { ca: ca as SmtpTlsOptions['ca'] }),
-    ...(servername !== undefined && { servername: servername as string }),
+    ...(ca !== undefined && { ca }),
+    ...(servername !== undefined && { servername }),
     rejectUnauthorized: resolveBoolean('smtp.tls.rejectUnauthorized', rejectUnauthorized, true),
     minVersion: (minVersion as SecureVersion | undefined) ?? 'TLSv1.2',
   });
@@ -444,7 +464,7 @@ function resolveSmtp(value: unknown): ResolvedOptions['smtp'] {
     secure: resolveBoolean('smtp.secure', secure, false),
     ...(resolvedAuth && { auth: resolvedAuth }),
     ...(resolvedTls && { tls: resolvedTls }),
-    ...(name !== undefined && { name: name as string }),
+    ...(name !== undefined && { name }),
     connectionTimeoutMs: resolvePositiveInteger('smtp.connectionTimeoutMs', connectionTimeoutMs, 10_000),
     greetingTimeoutMs: resolvePositiveInteger('smtp.greetingTimeoutMs', greetingTimeoutMs, 10_000),
     socketTimeoutMs: resolvePositiveInteger('smtp.socketTimeoutMs', socketTimeoutMs, 60_000),
@@ -454,10 +474,15 @@ function resolveSmtp(value: unknown): ResolvedOptions['smtp'] {
 function resolveRetry(value: unknown): Readonly<Required<RetryOptions>> {
   if (value === undefined) return DEFAULT_RETRY;
   if (value === false) return Object.freeze({ ...DEFAULT_RETRY, attempts: 1 });
-  if (!isObject(value)) throw new TypeError(expected('retry', 'an object with `attempts`, `minDelayMs`, `maxDelayMs`, or `false`', value));
+  if (!isObject(value))
+    throw new TypeError(expected('retry', 'an object with `attempts`, `minDelayMs`, `maxDelayMs`, or `false`', value));
   const attempts = resolvePositiveInteger('retry.attempts', value.attempts, DEFAULT_RETRY.attempts);
   const minDelayMs = resolvePositiveInteger('retry.minDelayMs', value.minDelayMs, DEFAULT_RETRY.minDelayMs);
-  const maxDelayMs = resolvePositiveInteger('retry.maxDelayMs', value.maxDelayMs, Math.max(minDelayMs, DEFAULT_RETRY.maxDelayMs));
+  const maxDelayMs = resolvePositiveInteger(
+    'retry.maxDelayMs',
+    value.maxDelayMs,
+    Math.max(minDelayMs, DEFAULT_RETRY.maxDelayMs),
+  );
   if (maxDelayMs < minDelayMs) {
     throw new RangeError(expected('retry.maxDelayMs', `at least \`retry.minDelayMs\` (${minDelayMs})`, maxDelayMs));
   }
@@ -467,18 +492,27 @@ function resolveRetry(value: unknown): Readonly<Required<RetryOptions>> {
 function resolveRateLimit(value: unknown): Readonly<RateLimitOptions> | undefined {
   if (value === undefined) return DEFAULT_RATE_LIMIT;
   if (value === false) return undefined;
-  if (!isObject(value)) throw new TypeError(expected('rateLimit', 'an object with `mails` and `perMs`, or `false`', value));
+  if (!isObject(value))
+    throw new TypeError(expected('rateLimit', 'an object with `mails` and `perMs`, or `false`', value));
   const required = (name: string, field: unknown) => {
     if (field === undefined) throw new TypeError(expected(name, 'a positive integer', field));
     return resolvePositiveInteger(name, field, 0);
   };
-  return Object.freeze({ mails: required('rateLimit.mails', value.mails), perMs: required('rateLimit.perMs', value.perMs) });
+  return Object.freeze({
+    mails: required('rateLimit.mails', value.mails),
+    perMs: required('rateLimit.perMs', value.perMs),
+  });
 }
 
 function resolveClock(value: unknown): Clock | undefined {
   if (value === undefined) return undefined;
   const clock = value as Partial<Clock>;
-  if (!isObject(value) || typeof clock.now !== 'function' || typeof clock.setTimeout !== 'function' || typeof clock.clearTimeout !== 'function') {
+  if (
+    !isObject(value) ||
+    typeof clock.now !== 'function' ||
+    typeof clock.setTimeout !== 'function' ||
+    typeof clock.clearTimeout !== 'function'
+  ) {
     throw new TypeError(expected('clock', 'an object with `now()`, `setTimeout()` and `clearTimeout()`', value));
   }
   return value as unknown as Clock;
@@ -525,7 +559,11 @@ export function resolveOptions(options: BufferedMailTransportOptions): ResolvedO
   const maxMailBytes = resolvePositiveInteger('maxMailBytes', options.maxMailBytes, DEFAULT_MAX_MAIL_BYTES);
   if (maxMailBytes < MIN_MAIL_BYTES + 4 * maxLineBytes) {
     throw new RangeError(
-      expected('maxMailBytes', `at least ${MIN_MAIL_BYTES + 4 * maxLineBytes} (room for the headers and a few lines of \`maxLineBytes\`)`, maxMailBytes),
+      expected(
+        'maxMailBytes',
+        `at least ${MIN_MAIL_BYTES + 4 * maxLineBytes} (room for the headers and a few lines of \`maxLineBytes\`)`,
+        maxMailBytes,
+      ),
     );
   }
   const { flushLevel, mode = 'batch', flushIntervalMs } = options;
@@ -536,7 +574,9 @@ export function resolveOptions(options: BufferedMailTransportOptions): ResolvedO
     throw new TypeError(expected('mode', "`'batch'` or `'context'`", mode));
   }
   if (mode === 'context' && flushLevel === undefined) {
-    throw new TypeError("Expected `flushLevel` with `mode: 'context'` (the level that sends the context), got `undefined`");
+    throw new TypeError(
+      "Expected `flushLevel` with `mode: 'context'` (the level that sends the context), got `undefined`",
+    );
   }
   if (mode === 'context' && flushIntervalMs !== undefined) {
     throw new TypeError("Expected no `flushIntervalMs` with `mode: 'context'`, which mails only on `flushLevel`");

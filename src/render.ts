@@ -11,9 +11,18 @@ export const MAX_SUBJECT_LENGTH = 200;
 const FIRST_LENGTH = 80;
 
 // winston's default levels, for entries rendered without a logger.
-export const NPM_LEVELS: Readonly<Record<string, number>> = { error: 0, warn: 1, info: 2, http: 3, verbose: 4, debug: 5, silly: 6 };
+export const NPM_LEVELS: Readonly<Record<string, number>> = {
+  error: 0,
+  warn: 1,
+  info: 2,
+  http: 3,
+  verbose: 4,
+  debug: 5,
+  silly: 6,
+};
 
 // Anything that could end a header line or confuse a mail client's display.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const UNSAFE_IN_HEADER = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
 
 /** How to render a batch; every field has a default, so `renderBatch(entries)` works. */
@@ -99,7 +108,8 @@ export function renderSubject(
     try {
       const value: unknown = subject(batch);
       if (typeof value === 'string' && value.trim() !== '') text = value;
-      else onError(new TypeError(`Expected the \`subject\` function to return a non-empty string, got ${typeof value}`));
+      else
+        onError(new TypeError(`Expected the \`subject\` function to return a non-empty string, got ${typeof value}`));
     } catch (error) {
       onError(new Error(`The \`subject\` function threw: ${error instanceof Error ? error.message : String(error)}`));
     }
@@ -115,7 +125,10 @@ export function cutLine(line: string, maxBytes: number): string {
   const marker = ` … [cut: ${bytes} bytes]`;
   const room = Math.max(0, maxBytes - Buffer.byteLength(marker));
   // Decoding a prefix may end in half a character, which decodes as U+FFFD: drop it.
-  const head = Buffer.from(line).subarray(0, room).toString('utf8').replace(/\uFFFD+$/, '');
+  const head = Buffer.from(line)
+    .subarray(0, room)
+    .toString('utf8')
+    .replace(/\uFFFD+$/, '');
   return `${head}${marker}`;
 }
 
@@ -127,14 +140,24 @@ export function entryText(entry: LogEntry, maxLineBytes = DEFAULT_MAX_LINE_BYTES
 }
 
 /** The text/plain body of a batch: any notices, then one entry per line, in log order. */
-export function renderText(entries: readonly LogEntry[], notices: readonly string[] = [], maxLineBytes?: number): string {
+export function renderText(
+  entries: readonly LogEntry[],
+  notices: readonly string[] = [],
+  maxLineBytes?: number,
+): string {
   return `${[...notices, ...entries.map((entry) => entryText(entry, maxLineBytes))].join('\n')}\n`;
 }
 
 /** One JSON line of the NDJSON attachment: every field of the entry, the meta included. */
 export function entryJson(entry: LogEntry, maxLineBytes = DEFAULT_MAX_LINE_BYTES): string {
   const parts = entryParts(entry);
-  const record = { timestamp: parts.timestamp, level: parts.level, message: parts.message, ...parts.meta, stack: parts.stack };
+  const record = {
+    timestamp: parts.timestamp,
+    level: parts.level,
+    message: parts.message,
+    ...parts.meta,
+    stack: parts.stack,
+  };
   const json = safeJson(record);
   const limit = Math.max(maxLineBytes, 64 * 1024);
   if (Buffer.byteLength(json) <= limit) return json;
@@ -175,7 +198,8 @@ export function describeBatch(
   let worst: LogEntry | undefined;
   let worstRank = Number.POSITIVE_INFINITY;
   for (const entry of entries) {
-    const rank = levels[String(entry[LEVEL] ?? entry.level)] ?? Number.POSITIVE_INFINITY;
+    const level = entry[LEVEL] ?? entry.level;
+    const rank = (typeof level === 'string' ? levels[level] : undefined) ?? Number.POSITIVE_INFINITY;
     if (worst === undefined || rank < worstRank) {
       worst = entry;
       worstRank = rank;
@@ -183,7 +207,8 @@ export function describeBatch(
   }
   const worstParts = worst ? entryParts(worst) : undefined;
   const firstLine = worstParts?.message.split(/\r?\n/, 1)[0] ?? '';
-  const stamp = (entry: LogEntry | undefined) => (entry && typeof entry.timestamp === 'string' ? wellFormed(entry.timestamp) : '');
+  const stamp = (entry: LogEntry | undefined) =>
+    entry && typeof entry.timestamp === 'string' ? wellFormed(entry.timestamp) : '';
   return {
     entries,
     count: entries.length,
@@ -234,7 +259,10 @@ export function renderBatch(entries: readonly LogEntry[], options: RenderOptions
   const jsonLines = options.attachJson ? entries.map((entry) => entryJson(entry, maxLineBytes)) : [];
   // The HTML of an entry is about twice its line, the markup and the escaping included.
   const costs = lines.map(
-    (line, index) => Buffer.byteLength(line) * (options.html ? 3 : 1) + 1 + (options.attachJson ? Buffer.byteLength(jsonLines[index] ?? '') + 1 : 0),
+    (line, index) =>
+      Buffer.byteLength(line) * (options.html ? 3 : 1) +
+      1 +
+      (options.attachJson ? Buffer.byteLength(jsonLines[index] ?? '') + 1 : 0),
   );
   const noticeBytes = notices.reduce((sum, notice) => sum + Buffer.byteLength(notice) * (options.html ? 3 : 1), 0);
   const groups = splitBySize(costs, noticeBytes, maxMailBytes);
@@ -243,10 +271,20 @@ export function renderBatch(entries: readonly LogEntry[], options: RenderOptions
   return groups.map(([start, end], index) => {
     const part = entries.slice(start, end);
     const partNotices = index === 0 ? notices : [];
-    const batch: MailBatch = { ...describeBatch(part, options), first: whole.first, level: whole.level, part: index + 1, parts: groups.length };
+    const batch: MailBatch = {
+      ...describeBatch(part, options),
+      first: whole.first,
+      level: whole.level,
+      part: index + 1,
+      parts: groups.length,
+    };
     const mail: RenderedMail = {
       count: part.length,
-      subject: renderSubject(options.subject, groups.length > 1 ? batch : { ...whole, part: 1, parts: 1 }, options.onSubjectError),
+      subject: renderSubject(
+        options.subject,
+        groups.length > 1 ? batch : { ...whole, part: 1, parts: 1 },
+        options.onSubjectError,
+      ),
       text: `${[...partNotices, ...lines.slice(start, end)].join('\n')}\n`,
     };
     if (options.html) mail.html = renderHtml(part, { batch, notices: partNotices, maxLineBytes });

@@ -68,7 +68,9 @@ export class Spool {
       renameSync(temporary, file);
       return file;
     } catch (error) {
-      this.warn(new Error(`Could not write the undelivered mail to \`spoolDir\` ${this.dir}: ${(error as Error).message}`));
+      this.warn(
+        new Error(`Could not write the undelivered mail to \`spoolDir\` ${this.dir}: ${(error as Error).message}`),
+      );
       return undefined;
     }
   }

@@ -33,7 +33,7 @@ export class ManualClock implements Clock {
     return this.current;
   }
 
-  clearTimeout(handle: unknown): void {
+  clearTimeout(handle: object | number | undefined): void {
     this.timers.delete(handle as number);
   }
 

@@ -1,6 +1,16 @@
 import winston from 'winston';
-import { BufferedMailTransport, type BufferedMailTransportOptions, type DeliveryWarning, type MailSentInfo } from '../../src';
-import { startLocalSmtpServer, type LocalSmtpServer, type LocalSmtpServerOptions, type ReceivedMail } from '../../src/local-smtp-server';
+import {
+  BufferedMailTransport,
+  type BufferedMailTransportOptions,
+  type DeliveryWarning,
+  type MailSentInfo,
+} from '../../src';
+import {
+  startLocalSmtpServer,
+  type LocalSmtpServer,
+  type LocalSmtpServerOptions,
+  type ReceivedMail,
+} from '../../src/local-smtp-server';
 
 export { startLocalSmtpServer, type LocalSmtpServer, type ReceivedMail };
 
