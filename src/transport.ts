@@ -215,8 +215,7 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
    * transporter. Idempotent: later calls return the same promise. winston calls it when the
    * transport is removed from a logger.
    */
-  // winston calls close() and ignores what it returns; callers who await it get the flush.
-  // eslint-disable-next-line @typescript-eslint/no-misused-promises
+  // eslint-disable-next-line @typescript-eslint/no-misused-promises -- winston ignores the promise; callers who await it get the flush
   override close(): Promise<void> {
     this.closing ??= this.deliverWithin(this.settings.closeTimeoutMs).then(() => {
       this.stopWatchingExit();
