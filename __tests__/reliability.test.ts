@@ -211,3 +211,38 @@ describe('rateLimit prevents mail storms', () => {
     expect(failures).toEqual(Array.from({ length: 10_000 }, (_, index) => `failure ${index}`));
   });
 });
+
+describe('a crash entry does not wait behind a backoff', () => {
+  test('the batch being retried and the crash entry go out at once, together, in order', async () => {
+    const server = await startServer({ serverOptions: { onMailFrom: failFirst(1, 451, 'Try again later') } });
+    const clock = new ManualClock();
+    const { transport, warnings } = recordingTransport({
+      ...optionsFor(server, {
+        capacity: 2,
+        handleExceptions: true,
+        retry: { attempts: 5, minDelayMs: 60_000, maxDelayMs: 60_000 },
+      }),
+      clock,
+    });
+    const logger = winston.createLogger({ transports: [transport], exitOnError: false });
+    logger.info('before 1');
+    logger.info('before 2');
+    await clock.whenTimerSet(); // the first batch failed once and waits a minute for its retry
+
+    // What winston's exception handler logs for an uncaught exception.
+    logger.log({
+      level: 'error',
+      message: 'uncaughtException: boom\nError: boom',
+      exception: true,
+      stack: 'Error: boom',
+    });
+    await server.waitForMails(1);
+
+    expect(clock.now()).toBe(0);
+    expect(server.mails).toHaveLength(1);
+    const [notice, ...lines] = bodyLines(server.mails[0]!);
+    expect(notice).toBe('[winston-buffered-mail] This mail holds 2 batches merged into one.');
+    expect(lines.map(text)).toEqual(['before 1', 'before 2', 'uncaughtException: boom', 'Error: boom']);
+    expect(warnings).toEqual([]);
+  });
+});
