@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateCertificate } from '../src/local-smtp-server';
@@ -91,5 +91,29 @@ describe('spoolDir', () => {
       Array.from({ length: 7 }, (_, index) => `spooled entry ${index}`),
     );
     expect(readdirSync(spool)).toEqual([]);
+  });
+
+  test('a crash during an outage leaves the crash mail in the spool', async () => {
+    const spool = mkdtempSync(join(tmpdir(), 'wbm-spool-crash-'));
+    const port = await deadPort();
+    const certificate = await generateCertificate();
+    const env = {
+      WBM_PORT: String(port),
+      WBM_CA: certificate.cert,
+      WBM_USER: 'demo',
+      WBM_PASS: 'crash-secret',
+      WBM_SPOOL: spool,
+    };
+
+    const crash = await runFixture('crash-during-outage.ts', env);
+    expect(crash.status).toBe(1);
+    expect(crash.stdout).toBe('warn EEXIT: 3\n');
+    const files = readdirSync(spool).filter((name) => name.endsWith('.mail.json'));
+    expect(files).toHaveLength(1);
+    const spooled = JSON.parse(readFileSync(join(spool, files[0]!), 'utf8')) as { text: string; count: number };
+    expect(spooled.count).toBe(3);
+    expect(spooled.text).toMatch(
+      /INFO {2}order 1 received\n.*INFO {2}order 1 charged\n.*ERROR uncaughtException: ledger unreachable\nError: ledger unreachable\n/s,
+    );
   });
 });
