@@ -75,4 +75,40 @@ describe('what arrives in the mailbox', () => {
     const [headers] = mail!.raw.toString('latin1').split('\r\n\r\n');
     expect(headers).not.toMatch(/^(Bcc|Subject: pwned)/im);
   });
+
+  test('hostile entries logged through winston all reach the mail, and so do their neighbours', async () => {
+    const server = await startServer();
+    const { transport, warnings } = recordingTransport(optionsFor(server, { html: true, attachJson: true }));
+    const logger = createLogger(transport);
+    const circular: Record<string, unknown> = { name: 'loop' };
+    circular.self = circular;
+
+    logger.info('before');
+    logger.info('circular', { circular });
+    logger.info('bigint', { big: 10n ** 30n });
+    logger.info('buffer', { payload: Buffer.alloc(100_000) });
+    logger.error(new Error('thrown somewhere'));
+    logger.info('surrogate \uD83D alone');
+    logger.info('x'.repeat(50_000));
+    logger.info('after');
+    await transport.flush();
+
+    expect(warnings).toEqual([]);
+    expect(server.mails).toHaveLength(1);
+    const lines = bodyLines(server.mails[0]!);
+    const entryLines = lines.filter((line) => /^\d{4}-\d\d-\d\dT/.test(line));
+    expect(entryLines).toHaveLength(8);
+    expect(entryLines[0]).toMatch(/ INFO {2}before$/);
+    expect(entryLines[7]).toMatch(/ INFO {2}after$/);
+    expect(lines.join('\n')).toContain('"self":"[Circular]"');
+    expect(lines.join('\n')).toContain('{"big":1000000000000000000000000000000}');
+    expect(lines.join('\n')).toContain('{"payload":"[Buffer: 100000 bytes]"}');
+    expect(lines.join('\n')).toContain('surrogate \uFFFD alone');
+    expect(lines.join('\n')).toMatch(/x{100} … \[cut: 50031 bytes\]/);
+    // logger.error(new Error(...)) keeps its message and stack, which winston's copy would drop.
+    expect(entryLines[4]).toMatch(/ ERROR thrown somewhere$/);
+    expect(lines[lines.indexOf(entryLines[4]!) + 1]).toBe('Error: thrown somewhere');
+    const attachment = server.mails[0]?.parsed.attachments[0];
+    expect(attachment?.content.toString('utf8').trimEnd().split('\n')).toHaveLength(8);
+  });
 });

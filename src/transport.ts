@@ -75,6 +75,14 @@ function levelOf(entry: LogEntry): string {
   return typeof level === 'string' ? level : '';
 }
 
+function isError(value: unknown): value is Error & LogEntry {
+  return value instanceof Error || Object.prototype.toString.call(value) === '[object Error]';
+}
+
+function errorAsEntry(error: Error & LogEntry): LogEntry {
+  return { ...error, message: error.message, stack: error.stack };
+}
+
 /** winston's entry for an uncaught exception or an unhandled rejection. */
 function isCrash(entry: LogEntry): boolean {
   return entry.exception === true || entry.rejection === true;
@@ -179,6 +187,22 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
   override once(event: string | symbol, listener: (...args: any[]) => void): this;
   override once(event: string | symbol, listener: (...args: any[]) => void): this {
     return super.once(event, listener);
+  }
+
+  // `logger.error(new Error('x'))` hands winston the Error itself; its message and stack are not
+  // enumerable, so the copy the base class makes before the format would lose them.
+  override _write(info: LogEntry, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    super._write(isError(info) ? errorAsEntry(info) : info, encoding, callback);
+  }
+
+  override _writev(
+    chunks: Array<{ chunk: LogEntry; encoding: BufferEncoding }>,
+    callback: (error?: Error | null) => void,
+  ): void {
+    const entries = chunks.map((write) =>
+      isError(write.chunk) ? { ...write, chunk: errorAsEntry(write.chunk) } : write,
+    );
+    super._writev?.(entries, callback);
   }
 
   override log(info: LogEntry, next: () => void): void {
