@@ -83,8 +83,9 @@ describe('renderLine() never throws', () => {
     expect(renderLine({ level: 'info', message: 'buf', payload: Buffer.alloc(4096) })).toBe(
       'INFO  buf {"payload":"[Buffer: 4096 bytes]"}',
     );
+    // Lone surrogates are replaced when the mail is rendered, off the logging path.
     expect(renderLine({ level: 'info', message: 'lone \uD800 half', [Symbol('hidden')]: 1, sym: Symbol('s') })).toBe(
-      'INFO  lone \uFFFD half {"sym":"Symbol(s)"}',
+      'INFO  lone \uD800 half {"sym":"Symbol(s)"}',
     );
     expect(renderLine({ level: 'info', message: Symbol('as message') })).toBe('INFO  Symbol(as message)');
     expect(renderLine({ level: 'info', message: { answer: 42 } })).toBe('INFO  {"answer":42}');

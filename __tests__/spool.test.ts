@@ -27,6 +27,14 @@ describe('Spool', () => {
     expect(warnings).toEqual([]);
   });
 
+  test('the HTML part and the attachment are kept too', () => {
+    const { spool } = spoolIn();
+    const attachments = [{ filename: 'logs.ndjson', content: '{"a":1}\n', contentType: 'application/x-ndjson' }];
+    spool.write({ subject: 's', text: 't\n', html: '<p>t</p>', attachments, count: 1 });
+    const [mail] = spool.claimAll();
+    expect(mail).toMatchObject({ subject: 's', text: 't\n', html: '<p>t</p>', attachments, count: 1 });
+  });
+
   test('remove() forgets a delivered mail, release() leaves an undelivered one for the next start', () => {
     const { dir, spool } = spoolIn();
     spool.write({ subject: 'delivered', text: 'x\n', count: 1 });

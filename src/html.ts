@@ -1,4 +1,4 @@
-import { entryParts, safeJson } from './line-format';
+import { entryParts, safeJson, wellFormed } from './line-format';
 import type { LogEntry, MailBatch } from './options';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -90,14 +90,14 @@ export function renderHtml(
         `<p style="margin:8px 0;padding:8px;background:#fff4e5;border-left:4px solid #9a5b00;">${escapeHtml(notice)}</p>`,
     )
     .join('');
-  return (
+  return wellFormed(
     '<!DOCTYPE html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"></head>' +
-    '<body style="margin:0;padding:16px;font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;font-size:14px;color:#222;background:#ffffff;">' +
-    `<h2 style="margin:0 0 4px 0;font-size:18px;">${batch.count} log ${batch.count === 1 ? 'entry' : 'entries'} from ${escapeHtml(batch.hostname)}${part}</h2>` +
-    `<p style="margin:0 0 8px 0;">${summary}${range ? ` &middot; ${range}` : ''}</p>` +
-    noticeHtml +
-    '<table role="presentation" cellspacing="0" cellpadding="0" style="border-collapse:collapse;width:100%;">' +
-    `<thead><tr><th style="${CELL}">Time</th><th style="${CELL}">Level</th><th style="${CELL}">Message</th><th style="${CELL}">Meta</th></tr></thead>` +
-    `<tbody>${rows.join('')}</tbody></table></body></html>`
+      '<body style="margin:0;padding:16px;font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;font-size:14px;color:#222;background:#ffffff;">' +
+      `<h2 style="margin:0 0 4px 0;font-size:18px;">${batch.count} log ${batch.count === 1 ? 'entry' : 'entries'} from ${escapeHtml(batch.hostname)}${part}</h2>` +
+      `<p style="margin:0 0 8px 0;">${summary}${range ? ` &middot; ${range}` : ''}</p>` +
+      noticeHtml +
+      '<table role="presentation" cellspacing="0" cellpadding="0" style="border-collapse:collapse;width:100%;">' +
+      `<thead><tr><th style="${CELL}">Time</th><th style="${CELL}">Level</th><th style="${CELL}">Message</th><th style="${CELL}">Meta</th></tr></thead>` +
+      `<tbody>${rows.join('')}</tbody></table></body></html>`,
   );
 }

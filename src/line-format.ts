@@ -14,7 +14,10 @@ const SHOWN_ELSEWHERE = new Set(['level', 'message', 'timestamp', 'stack', 'spla
 const CRASH_DETAILS = new Set(['error', 'exception', 'rejection', 'date', 'process', 'os', 'trace']);
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
-/** Replaces UTF-16 halves that have no other half, which no mail encoding can carry. */
+/**
+ * Replaces UTF-16 halves that have no other half, which no mail encoding can carry. Applied when
+ * a mail is rendered, not when an entry is logged: it is a regular expression over the text.
+ */
 export function wellFormed(text: string): string {
   return text.replace(LONE_SURROGATE, '\uFFFD');
 }
@@ -32,7 +35,7 @@ function toJsonValue(this: unknown, key: string, value: unknown): unknown {
 /** JSON for any value: circular references, BigInts, Buffers and Errors included; never throws. */
 export function safeJson(value: unknown, indent?: number): string {
   try {
-    return wellFormed(stringify(value, toJsonValue, indent) ?? '');
+    return stringify(value, toJsonValue, indent) ?? '';
   } catch (error) {
     return `"[not serialisable: ${error instanceof Error ? error.message : 'unknown error'}]"`;
   }
@@ -41,7 +44,7 @@ export function safeJson(value: unknown, indent?: number): string {
 function renderValue(value: unknown): string {
   switch (typeof value) {
     case 'string':
-      return wellFormed(value);
+      return value;
     case 'undefined':
       return '';
     case 'number':
@@ -49,17 +52,17 @@ function renderValue(value: unknown): string {
     case 'bigint':
       return String(value);
     case 'symbol':
-      return wellFormed(value.toString());
+      return value.toString();
     case 'function':
       return `[Function: ${value.name || 'anonymous'}]`;
     default:
-      if (value instanceof Error) return wellFormed(value.stack ?? `${value.name}: ${value.message}`);
+      if (value instanceof Error) return value.stack ?? `${value.name}: ${value.message}`;
       return value === null ? 'null' : safeJson(value);
   }
 }
 
 function levelText(level: unknown): string {
-  return typeof level === 'string' ? wellFormed(level) : renderValue(level);
+  return typeof level === 'string' ? level : renderValue(level);
 }
 
 /** An entry taken apart for display: each piece is text, or undefined when absent. */
@@ -80,12 +83,12 @@ export function entryParts(info: LogEntry): EntryParts {
     (meta ??= {})[key] = info[key];
   }
   return {
-    timestamp: typeof info.timestamp === 'string' ? wellFormed(info.timestamp) : undefined,
+    timestamp: typeof info.timestamp === 'string' ? info.timestamp : undefined,
     level: levelText(info[LEVEL] ?? info.level),
     message: renderValue(info.message),
     meta,
     // A crash entry's message already holds its stack.
-    stack: typeof info.stack === 'string' && !isCrash ? wellFormed(info.stack) : undefined,
+    stack: typeof info.stack === 'string' && !isCrash ? info.stack : undefined,
   };
 }
 

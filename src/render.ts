@@ -135,8 +135,7 @@ export function cutLine(line: string, maxBytes: number): string {
 /** The text of one entry: what the transport's format rendered, or a default line. */
 export function entryText(entry: LogEntry, maxLineBytes = DEFAULT_MAX_LINE_BYTES): string {
   const rendered = entry[MESSAGE];
-  const text = typeof rendered === 'string' ? wellFormed(rendered) : renderLine(entry);
-  return cutLine(text, maxLineBytes);
+  return cutLine(wellFormed(typeof rendered === 'string' ? rendered : renderLine(entry)), maxLineBytes);
 }
 
 /** The text/plain body of a batch: any notices, then one entry per line, in log order. */
@@ -158,17 +157,19 @@ export function entryJson(entry: LogEntry, maxLineBytes = DEFAULT_MAX_LINE_BYTES
     ...parts.meta,
     stack: parts.stack,
   };
-  const json = safeJson(record);
+  const json = wellFormed(safeJson(record));
   const limit = Math.max(maxLineBytes, 64 * 1024);
   if (Buffer.byteLength(json) <= limit) return json;
   // Cut lines would no longer parse: say what was left out instead.
-  return safeJson({
-    timestamp: parts.timestamp,
-    level: parts.level,
-    message: cutLine(parts.message, maxLineBytes),
-    truncated: true,
-    originalBytes: Buffer.byteLength(json),
-  });
+  return wellFormed(
+    safeJson({
+      timestamp: parts.timestamp,
+      level: parts.level,
+      message: cutLine(parts.message, maxLineBytes),
+      truncated: true,
+      originalBytes: Buffer.byteLength(json),
+    }),
+  );
 }
 
 /** Entries dropped for lack of room, and when they were logged. */

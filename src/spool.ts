@@ -1,12 +1,26 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { MailAttachment } from './options';
 
-/** A mail kept on disk until it can be delivered. */
+/** A mail kept on disk until it can be delivered, as it was rendered. */
 export interface SpooledMail {
   readonly subject: string;
   readonly text: string;
+  readonly html?: string;
+  readonly attachments?: readonly MailAttachment[];
   /** The number of log entries in the mail. */
   readonly count: number;
+}
+
+function isAttachment(value: unknown): value is MailAttachment {
+  const candidate = value as Partial<MailAttachment> | null;
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.filename === 'string' &&
+    typeof candidate.content === 'string' &&
+    typeof candidate.contentType === 'string'
+  );
 }
 
 /** A spooled mail this process has claimed, so that no other process sends it too. */
@@ -34,10 +48,18 @@ function isAlive(pid: number): boolean {
 function parse(content: string): SpooledMail | undefined {
   try {
     const value = JSON.parse(content) as Record<string, unknown>;
-    const { format, subject, text, count } = value;
+    const { format, subject, text, count, html, attachments } = value;
     if (format !== FORMAT || typeof subject !== 'string' || typeof text !== 'string') return undefined;
     if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) return undefined;
-    return { subject, text, count };
+    if (html !== undefined && typeof html !== 'string') return undefined;
+    if (attachments !== undefined && !(Array.isArray(attachments) && attachments.every(isAttachment))) return undefined;
+    return {
+      subject,
+      text,
+      count,
+      ...(html !== undefined && { html }),
+      ...(attachments !== undefined && { attachments }),
+    };
   } catch {
     return undefined;
   }

@@ -75,8 +75,12 @@ function levelOf(entry: LogEntry): string {
   return typeof level === 'string' ? level : '';
 }
 
-function isError(value: unknown): value is Error & LogEntry {
-  return value instanceof Error || Object.prototype.toString.call(value) === '[object Error]';
+function isError(value: LogEntry): value is Error & LogEntry {
+  // The tag check, for errors of another realm, runs only for what has a stack: it is not free.
+  return (
+    value instanceof Error ||
+    (typeof value.stack === 'string' && Object.prototype.toString.call(value) === '[object Error]')
+  );
 }
 
 function errorAsEntry(error: Error & LogEntry): LogEntry {
@@ -158,7 +162,11 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
       rateLimit: settings.rateLimit,
       mergeLimit: Math.min(settings.maxBufferedEntries, 10 * settings.capacity),
       compose: (batch, notices, dropped) => this.composeMail(batch, notices, dropped),
-      composeSpooled: (mail) => this.envelope(mail.subject, mail.text),
+      composeSpooled: (mail) => ({
+        ...this.envelope(mail.subject, mail.text),
+        ...(mail.html !== undefined && { html: mail.html }),
+        ...(mail.attachments !== undefined && { attachments: [...mail.attachments] }),
+      }),
       report: {
         delivered: (job, count, messageId) => this.onDelivered(job, count, messageId),
         retrying: () => this.counters.retries++,
@@ -343,7 +351,14 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
     const notices = dropped.count > 0 ? [dropNotice(dropped)] : [];
     const mails = this.composeMail(job.entries.slice(job.offset), notices, dropped.count);
     for (const { message, count } of mails) {
-      const mail: SpooledMail = { subject: message.subject, text: message.text, count };
+      const { subject, text, html, attachments } = message;
+      const mail: SpooledMail = {
+        subject,
+        text,
+        count,
+        ...(html !== undefined && { html }),
+        ...(attachments && { attachments }),
+      };
       if (this.spool.write(mail) === undefined) {
         this.delivery.noteDropped(dropped);
         return false;
