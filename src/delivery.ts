@@ -3,7 +3,7 @@ import type { Clock, TimerHandle } from './clock';
 import { isTransientFailure, type Mailer } from './mailer';
 import type { LogEntry, MailMessage, RateLimitOptions, RetryOptions } from './options';
 import { SlidingWindow } from './rate-limit';
-import { dropNotice, mergeNotice, type DropSummary } from './render';
+import { dropNotice, mergeNotice, timestampOf, type DropSummary } from './render';
 import type { ClaimedMail } from './spool';
 
 export type { DropSummary };
@@ -46,7 +46,6 @@ export interface DeliveryOptions {
   report: DeliveryReport;
   /** Resolves when the delivery may start, e.g. once spooled mails were read back. */
   ready?: Promise<unknown>;
-  random?: () => number;
 }
 
 /** A message ready to send, and the number of entries it holds. */
@@ -61,10 +60,6 @@ export function jobSize(job: Job): number {
 
 function liveEntries(job: Job): LogEntry[] {
   return job.offset === 0 ? job.entries : job.entries.slice(job.offset);
-}
-
-function timestampOf(entry: LogEntry | undefined): string | undefined {
-  return typeof entry?.timestamp === 'string' ? entry.timestamp : undefined;
 }
 
 /**
@@ -285,7 +280,7 @@ export class Delivery {
         }
         this.tell((report) => report.retrying(job, jobSize(job), error));
         if (this.crashWaits(job)) return this.requeue(job);
-        await this.sleep(retryDelayMs(attempt, retry, this.options.random));
+        await this.sleep(retryDelayMs(attempt, retry));
         if (job.abandoned) return true;
         if (this.crashWaits(job)) return this.requeue(job);
       }

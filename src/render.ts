@@ -172,6 +172,11 @@ export function entryJson(entry: LogEntry, maxLineBytes = DEFAULT_MAX_LINE_BYTES
   );
 }
 
+/** When an entry was logged, as its timestamp says; undefined when it has none. */
+export function timestampOf(entry: LogEntry | undefined): string | undefined {
+  return typeof entry?.timestamp === 'string' ? entry.timestamp : undefined;
+}
+
 /** Entries dropped for lack of room, and when they were logged. */
 export interface DropSummary {
   count: number;
@@ -208,16 +213,14 @@ export function describeBatch(
   }
   const worstParts = worst ? entryParts(worst) : undefined;
   const firstLine = worstParts?.message.split(/\r?\n/, 1)[0] ?? '';
-  const stamp = (entry: LogEntry | undefined) =>
-    entry && typeof entry.timestamp === 'string' ? wellFormed(entry.timestamp) : '';
   return {
     entries,
     count: entries.length,
     hostname: options.hostname ?? '',
     level: worstParts?.level ?? '',
     first: cutCharacters(firstLine.trim(), FIRST_LENGTH),
-    since: stamp(entries[0]),
-    until: stamp(entries[entries.length - 1]),
+    since: timestampOf(entries[0]) ?? '',
+    until: timestampOf(entries[entries.length - 1]) ?? '',
     dropped: options.dropped ?? 0,
     part: 1,
     parts: 1,

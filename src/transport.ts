@@ -13,7 +13,7 @@ import {
   type MailMessage,
   type ResolvedOptions,
 } from './options';
-import { dropNotice, NPM_LEVELS, renderBatch } from './render';
+import { dropNotice, NPM_LEVELS, renderBatch, timestampOf } from './render';
 import { Spool, type SpooledMail } from './spool';
 
 /** Sent with the `'mail'` event once the server accepted a mail. */
@@ -94,10 +94,6 @@ function isCrash(entry: LogEntry): boolean {
 
 function entries(count: number): string {
   return `${count} log ${count === 1 ? 'entry' : 'entries'}`;
-}
-
-function timestampOf(entry: LogEntry | undefined): string | undefined {
-  return typeof entry?.timestamp === 'string' ? entry.timestamp : undefined;
 }
 
 /**
