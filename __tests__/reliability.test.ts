@@ -246,3 +246,34 @@ describe('a crash entry does not wait behind a backoff', () => {
     expect(warnings).toEqual([]);
   });
 });
+
+describe('a refused login is not hammered', () => {
+  test('after a 535 the next mail waits retry.maxDelayMs, and what was logged meanwhile goes as one mail', async () => {
+    const server = await startServer();
+    const clock = new ManualClock();
+    const { transport, warnings } = recordingTransport({
+      ...optionsFor(server, {
+        capacity: 1,
+        smtp: smtpAt(server.port, { user: server.credentials.user, pass: 'wrong-password' }, server.ca),
+      }),
+      clock,
+    });
+    const logger = winston.createLogger({ transports: [transport] });
+    logger.info('first');
+    logger.info('second');
+    logger.info('third');
+    const flushed = transport.flush();
+    await clock.whenTimerSet();
+
+    expect(server.authAttempts).toHaveLength(1);
+    expect(clock.pending).toEqual([60_000]);
+    await driveUntil(clock, flushed);
+
+    // One more login a minute later, for the two mails that waited, merged.
+    expect(server.authAttempts).toHaveLength(2);
+    expect(warnings.map((warning) => [warning.code, warning.count])).toEqual([
+      ['EAUTH', 1],
+      ['EAUTH', 2],
+    ]);
+  });
+});

@@ -1,6 +1,6 @@
 import { retryDelayMs } from './backoff';
 import type { Clock, TimerHandle } from './clock';
-import { isTransientFailure, type Mailer } from './mailer';
+import { isRefusal, isTransientFailure, type Mailer } from './mailer';
 import type { LogEntry, MailMessage, RateLimitOptions, RetryOptions } from './options';
 import { SlidingWindow } from './rate-limit';
 import { dropNotice, mergeNotice, timestampOf, type DropSummary } from './render';
@@ -77,6 +77,8 @@ export class Delivery {
   private closing = false;
   private wakeUp: (() => void) | undefined;
   private entriesWaiting = 0;
+  /** After a refusal (login, TLS), no conversation starts before this time. */
+  private refusedUntil = 0;
   private dropped: DropSummary = { count: 0, first: undefined, last: undefined };
 
   constructor(private readonly options: DeliveryOptions) {
@@ -218,7 +220,17 @@ export class Delivery {
     for (;;) {
       if (this.queue.length === 0) return undefined;
       if (this.queue.some((job) => job.urgent)) return this.merge(Number.POSITIVE_INFINITY);
-      const wait = this.window?.delayBeforeNext(this.options.clock.now()) ?? 0;
+      const now = this.options.clock.now();
+      // A refused login is not retried, but the next mail would be refused too: trying it at
+      // once, and the next, would be a burst of failed logins that can lock the account.
+      if (this.refusedUntil > now) {
+        // At shutdown there is no time to wait: one last try, with everything in one mail.
+        if (this.closing) return this.merge(Number.POSITIVE_INFINITY);
+        heldBack = true;
+        await this.sleep(this.refusedUntil - now);
+        continue;
+      }
+      const wait = this.window?.delayBeforeNext(now) ?? 0;
       if (wait > 0 && this.closing) return this.merge(Number.POSITIVE_INFINITY);
       if (wait <= 0) return heldBack || this.backlogged() ? this.merge(this.options.mergeLimit) : this.queue.shift();
       heldBack = true;
@@ -275,6 +287,7 @@ export class Delivery {
         if (job.abandoned) return true;
         const transient = isTransientFailure(error);
         if (!transient || attempt >= retry.attempts) {
+          if (isRefusal(error)) this.refusedUntil = clock.now() + retry.maxDelayMs;
           this.tell((report) => report.failed(job, jobSize(job), error, transient));
           return true;
         }

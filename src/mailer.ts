@@ -171,6 +171,18 @@ export function createMailer(options: { smtp?: ResolvedSmtpOptions; transporter?
   return new SmtpMailer(smtpTransportOptions(options.smtp));
 }
 
+/**
+ * Whether the server or the connection refused us, rather than the message: a refused login, a
+ * STARTTLS or certificate failure. Every later mail would meet the same refusal.
+ */
+export function isRefusal(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null || isTransientFailure(error)) return false;
+  const { code, originalCode } = error as SmtpError;
+  return (
+    code === 'EAUTH' || code === 'ETLS' || (typeof originalCode === 'string' && CERTIFICATE_PROBLEM.test(originalCode))
+  );
+}
+
 const PERMANENT_CODES = new Set([
   'ETLS',
   'EREQUIRETLS',
