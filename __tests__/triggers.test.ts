@@ -158,6 +158,13 @@ describe("mode: 'context'", () => {
       ['info 16', 'info 17', 'info 18', 'info 19', 'payment failed'],
       ['new 1', 'new 2', 'second failure'],
     ]);
+    // 16 entries left the ring before the first failure; the orphan was dropped at close.
+    expect(transport.stats()).toMatchObject({
+      entriesLogged: 25,
+      entriesMailed: 8,
+      entriesContextDiscarded: 17,
+      entriesPending: 0,
+    });
   });
 });
 

@@ -59,7 +59,7 @@ export class BatchBuffer<T> {
   private entries: T[] = [];
   private readonly ring: Ring<T> | undefined;
   private oldestAt: number | undefined;
-  /** Entries that left the `'context'` ring without being mailed, as the mode intends. */
+  /** Entries that left the `'context'` ring without being mailed (evicted, or left at shutdown), as the mode intends. */
   evicted = 0;
 
   constructor(private readonly policy: BufferPolicy<T>) {
@@ -102,6 +102,13 @@ export class BatchBuffer<T> {
    */
   takeForFlush(): T[] {
     return this.ring ? [] : this.drain();
+  }
+
+  /** At shutdown: the `'context'` ring is context nobody asked for; forget it, counted. */
+  discardContext(): void {
+    if (!this.ring) return;
+    this.evicted += this.ring.size;
+    this.ring.drain();
   }
 
   /** How many entries `takeForFlush` would take. */

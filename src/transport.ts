@@ -296,6 +296,7 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
   /** Flushes, and gives up what is not delivered after `timeoutMs`, spooling or counting it. */
   private async deliverWithin(timeoutMs: number): Promise<void> {
     await this.handOver();
+    this.buffer.discardContext();
     this.delivery.beginClosing();
     let timer: TimerHandle | undefined;
     const timedOut = await Promise.race([
