@@ -2,7 +2,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runNode } from './helpers/child';
-import { bodyLines, startServer } from './helpers/smtp';
+import { bodyLines, startServer, type LocalSmtpServer } from './helpers/smtp';
+
+/** The server's certificate in a file, for --ca. */
+function caFileFor(server: LocalSmtpServer): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'wbm-cli-')), 'ca.pem');
+  writeFileSync(file, server.ca);
+  return file;
+}
 
 const cli = (args: string[], env: Record<string, string> = {}) => runNode(['src/cli.ts', ...args], env);
 
@@ -38,9 +45,7 @@ describe('winston-buffered-mail command line', () => {
 
   test('send delivers --count entries in batches of --capacity, trusting --ca, and exits 0', async () => {
     const server = await startServer();
-    const folder = mkdtempSync(join(tmpdir(), 'wbm-cli-'));
-    const caFile = join(folder, 'ca.pem');
-    writeFileSync(caFile, server.ca);
+    const caFile = caFileFor(server);
     const { user, pass } = server.credentials;
     const result = await cli(
       [
@@ -102,9 +107,7 @@ describe('winston-buffered-mail command line', () => {
 
   test('send exits 1 with a one-line reason, without the password, when the login is refused', async () => {
     const server = await startServer();
-    const folder = mkdtempSync(join(tmpdir(), 'wbm-cli-'));
-    const caFile = join(folder, 'ca.pem');
-    writeFileSync(caFile, server.ca);
+    const caFile = caFileFor(server);
     const result = await cli([
       'send',
       server.host,

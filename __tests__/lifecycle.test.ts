@@ -1,24 +1,13 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateCertificate } from '../src/local-smtp-server';
 import { runFixture } from './helpers/child';
-import { deadPort } from './helpers/ports';
-import { bodyLines, startServer, type LocalSmtpServer } from './helpers/smtp';
-
-function envFor(server: LocalSmtpServer): Record<string, string> {
-  return {
-    WBM_PORT: String(server.port),
-    WBM_CA: server.ca,
-    WBM_USER: server.credentials.user,
-    WBM_PASS: server.credentials.pass,
-  };
-}
+import { bodyLines, childEnv, futureServer, startServer } from './helpers/smtp';
 
 describe('a process that ends on its own', () => {
   test('logs 7 entries (capacity 10), returns from main, and still delivers one mail with the 7 lines', async () => {
     const server = await startServer();
-    const result = await runFixture('log-and-return.ts', envFor(server));
+    const result = await runFixture('log-and-return.ts', childEnv(server));
 
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
@@ -44,7 +33,7 @@ describe('a process that crashes', () => {
     '%s: the mail with the entries before it and the stack is accepted before winston exits with 1',
     async (_name, how, headline) => {
       const server = await startServer();
-      const result = await runFixture('log-and-throw.ts', envFor(server), [how]);
+      const result = await runFixture('log-and-throw.ts', childEnv(server), [how]);
 
       expect(result.status).toBe(1);
       // Printed by the child on the 'mail' event: the server accepted the mail before the exit.
@@ -66,23 +55,15 @@ describe('a process that crashes', () => {
 describe('spoolDir', () => {
   test('a process that ends during an outage leaves its mail in the spool; the next one delivers it', async () => {
     const spool = mkdtempSync(join(tmpdir(), 'wbm-spool-run-'));
-    const port = await deadPort();
-    const certificate = await generateCertificate();
-    const credentials = { user: 'demo', pass: 'spool-secret' };
-    const env = {
-      WBM_PORT: String(port),
-      WBM_CA: certificate.cert,
-      WBM_USER: credentials.user,
-      WBM_PASS: credentials.pass,
-      WBM_SPOOL: spool,
-    };
+    const future = await futureServer();
+    const env = { ...childEnv(future), WBM_SPOOL: spool };
 
     const outage = await runFixture('spool-run.ts', env, ['7']);
     expect(outage.status).toBe(0);
     expect(outage.stdout).toMatch(/^warn (ECONNECTION|ESOCKET|ECLOSETIMEOUT): 7\n$/);
     expect(readdirSync(spool).filter((name) => name.endsWith('.mail.json'))).toHaveLength(1);
 
-    const server = await startServer({ port, credentials, certificate });
+    const server = await future.start();
     const recovery = await runFixture('spool-run.ts', env, ['0']);
     expect(recovery.stdout).toBe('mail: 7\n');
     expect(recovery.status).toBe(0);
@@ -95,15 +76,7 @@ describe('spoolDir', () => {
 
   test('a crash during an outage leaves the crash mail in the spool', async () => {
     const spool = mkdtempSync(join(tmpdir(), 'wbm-spool-crash-'));
-    const port = await deadPort();
-    const certificate = await generateCertificate();
-    const env = {
-      WBM_PORT: String(port),
-      WBM_CA: certificate.cert,
-      WBM_USER: 'demo',
-      WBM_PASS: 'crash-secret',
-      WBM_SPOOL: spool,
-    };
+    const env = { ...childEnv(await futureServer()), WBM_SPOOL: spool };
 
     const crash = await runFixture('crash-during-outage.ts', env);
     expect(crash.status).toBe(1);

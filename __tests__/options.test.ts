@@ -242,7 +242,7 @@ describe('resolveOptions', () => {
     expect(resolved.to).toEqual(['ops@example.com']);
   });
 
-  test('keeps 0-free explicit values: secure true and a chosen port', () => {
+  test('keeps explicit values: secure true and a chosen port', () => {
     const resolved = resolveOptions({ ...valid, smtp: { ...smtp, port: 465, secure: true } });
     expect(resolved.smtp).toMatchObject({ port: 465, secure: true });
   });

@@ -1,15 +1,25 @@
 import winston from 'winston';
-import { generateCertificate } from '../src/local-smtp-server';
 import { ManualClock } from './helpers/manual-clock';
-import { deadPort } from './helpers/ports';
-import { bodyLines, optionsFor, recordingTransport, startServer, type LocalSmtpServer } from './helpers/smtp';
+import {
+  bodyLines,
+  futureServer,
+  optionsFor,
+  recordingTransport,
+  startServer,
+  type LocalSmtpServer,
+} from './helpers/smtp';
 
 const text = (line: string) => line.replace(/^\S+ \S+\s+/, '');
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
-/** Options for a server that is not there yet: same credentials and CA as `future` will have. */
-function smtpAt(port: number, credentials: { user: string; pass: string }, ca: string) {
-  return { host: '127.0.0.1', port, auth: credentials, tls: { ca } };
+/** The settings that reach `server`, but with another password. */
+function withPassword(server: LocalSmtpServer, pass: string) {
+  return {
+    host: server.host,
+    port: server.port,
+    auth: { user: server.credentials.user, pass },
+    tls: { ca: server.ca },
+  };
 }
 
 /** Runs timers on the manual clock until `done` settles. */
@@ -69,12 +79,10 @@ describe('transient failures are retried with backoff', () => {
   });
 
   test('no server at first, started on that port later: every batch logged meanwhile arrives, in order', async () => {
-    const port = await deadPort();
-    const later = { user: 'demo', pass: 'later-secret' };
-    const certificate = await generateCertificate();
+    const future = await futureServer();
     const clock = new ManualClock();
     const { transport, warnings } = recordingTransport({
-      smtp: smtpAt(port, later, certificate.cert),
+      smtp: future.smtp,
       from: 'app@example.com',
       to: 'ops@example.com',
       capacity: 2,
@@ -87,7 +95,7 @@ describe('transient failures are retried with backoff', () => {
     // Two failed tries, a few seconds of backoff, then the server comes up.
     await clock.runNextTimer();
     await clock.whenTimerSet();
-    const server: LocalSmtpServer = await startServer({ port, credentials: later, certificate });
+    const server = await future.start();
     await driveUntil(clock, flushed);
 
     expect(server.mails.map((mail) => bodyLines(mail).map(text))).toEqual([
@@ -118,9 +126,7 @@ describe('permanent failures are not retried', () => {
   test('535: one login attempt, one warn with EAUTH and without the password, the loss counted', async () => {
     const server = await startServer();
     const pass = 'not-the-Password-42';
-    const { transport, warnings } = recordingTransport(
-      optionsFor(server, { smtp: smtpAt(server.port, { user: server.credentials.user, pass }, server.ca) }),
-    );
+    const { transport, warnings } = recordingTransport(optionsFor(server, { smtp: withPassword(server, pass) }));
     winston.createLogger({ transports: [transport] }).info('never sent');
     await transport.flush();
 
@@ -133,12 +139,10 @@ describe('permanent failures are not retried', () => {
 
 describe('maxBufferedEntries keeps memory bounded', () => {
   test('3x maxBufferedEntries during an outage: the exact drop count is in the first mail after recovery', async () => {
-    const port = await deadPort();
-    const credentials = { user: 'demo', pass: 'overflow-secret' };
-    const certificate = await generateCertificate();
+    const future = await futureServer();
     const clock = new ManualClock();
     const { transport, warnings } = recordingTransport({
-      smtp: smtpAt(port, credentials, certificate.cert),
+      smtp: future.smtp,
       from: 'app@example.com',
       to: 'ops@example.com',
       capacity: 10,
@@ -156,7 +160,7 @@ describe('maxBufferedEntries keeps memory bounded', () => {
     expect(transport.stats()).toMatchObject({ entriesLogged: 300, entriesPending: 100, entriesDropped: 200 });
     expect(warnings.map((warning) => warning.code)).toEqual(['EOVERFLOW']);
 
-    const server = await startServer({ port, credentials, certificate });
+    const server = await future.start();
     await driveUntil(clock, transport.flush());
 
     const [first, ...rest] = server.mails.map(bodyLines);
@@ -254,7 +258,7 @@ describe('a refused login is not hammered', () => {
     const { transport, warnings } = recordingTransport({
       ...optionsFor(server, {
         capacity: 1,
-        smtp: smtpAt(server.port, { user: server.credentials.user, pass: 'wrong-password' }, server.ca),
+        smtp: withPassword(server, 'wrong-password'),
       }),
       clock,
     });

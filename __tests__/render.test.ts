@@ -7,7 +7,6 @@ import {
   MAX_SUBJECT_LENGTH,
   renderBatch,
   renderSubject,
-  renderText,
   sanitizeSubject,
 } from '../src/render';
 import { escapeHtml } from '../src/html';
@@ -110,7 +109,7 @@ describe('text body and limits', () => {
       { level: 'info', message: 'a', [MESSAGE]: 'line A' },
       { level: 'info', message: 'b', [MESSAGE]: 'line B' },
     ];
-    expect(renderText(entries, ['[notice]'])).toBe('[notice]\nline A\nline B\n');
+    expect(renderBatch(entries, { notices: ['[notice]'] })[0]?.text).toBe('[notice]\nline A\nline B\n');
   });
 
   test('an entry whose format produced no line gets the default line', () => {

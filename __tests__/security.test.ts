@@ -67,7 +67,7 @@ describe('security defaults', () => {
     expect(warnings.map((warning) => warning.code)).toEqual([expect.stringMatching(/^(ETLS|ESOCKET)$/)]);
   });
 
-  test('rejectUnauthorized: false is honoured for that transport only', async () => {
+  test('rejectUnauthorized: false lets that transport accept a certificate it cannot verify', async () => {
     const server = await startServer();
     const { transport, warnings } = recordingTransport(
       optionsFor(server, {

@@ -13,6 +13,17 @@ export interface Clock {
   clearTimeout(handle: TimerHandle | undefined): void;
 }
 
+// Captured at load time, so that fake timers a test runner installs later do not stall it.
+const realSetImmediate = globalThis.setImmediate;
+
+/**
+ * Resolves after the current turn of the event loop: entries logged in the same tick may still
+ * be travelling through winston's pipe until then.
+ */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => realSetImmediate(resolve));
+}
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout(callback, ms, keepAlive = false) {

@@ -6,8 +6,6 @@ import { SlidingWindow } from './rate-limit';
 import { dropNotice, mergeNotice, timestampOf, type DropSummary } from './render';
 import type { ClaimedMail } from './spool';
 
-export type { DropSummary };
-
 /** One mail to send: a batch, batches merged together, or a mail kept from an earlier run. */
 export interface Job {
   /** Entries still in the mail; dropping the oldest advances `offset`. */
@@ -58,7 +56,8 @@ export function jobSize(job: Job): number {
   return job.spooled ? job.spooled.count : job.entries.length - job.offset;
 }
 
-function liveEntries(job: Job): LogEntry[] {
+/** The entries of a job not dropped and not yet in an accepted part. */
+export function liveEntries(job: Job): LogEntry[] {
   return job.offset === 0 ? job.entries : job.entries.slice(job.offset);
 }
 

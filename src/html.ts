@@ -1,4 +1,4 @@
-import { entryParts, safeJson, wellFormed } from './line-format';
+import { entryCount, entryParts, safeJson, wellFormed } from './line-format';
 import type { LogEntry, MailBatch } from './options';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -93,7 +93,7 @@ export function renderHtml(
   return wellFormed(
     '<!DOCTYPE html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"></head>' +
       '<body style="margin:0;padding:16px;font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;font-size:14px;color:#222;background:#ffffff;">' +
-      `<h2 style="margin:0 0 4px 0;font-size:18px;">${batch.count} log ${batch.count === 1 ? 'entry' : 'entries'} from ${escapeHtml(batch.hostname)}${part}</h2>` +
+      `<h2 style="margin:0 0 4px 0;font-size:18px;">${entryCount(batch.count)} from ${escapeHtml(batch.hostname)}${part}</h2>` +
       `<p style="margin:0 0 8px 0;">${summary}${range ? ` &middot; ${range}` : ''}</p>` +
       noticeHtml +
       '<table role="presentation" cellspacing="0" cellpadding="0" style="border-collapse:collapse;width:100%;">' +

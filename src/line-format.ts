@@ -32,6 +32,11 @@ function toJsonValue(this: unknown, key: string, value: unknown): unknown {
   return value;
 }
 
+/** `1 log entry`, `12 log entries`. */
+export function entryCount(count: number): string {
+  return `${count} log ${count === 1 ? 'entry' : 'entries'}`;
+}
+
 /** JSON for any value: circular references, BigInts, Buffers and Errors included; never throws. */
 export function safeJson(value: unknown, indent?: number): string {
   try {

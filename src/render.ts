@@ -1,5 +1,5 @@
 import { renderHtml } from './html';
-import { entryParts, renderLine, safeJson, wellFormed } from './line-format';
+import { entryCount, entryParts, renderLine, safeJson, wellFormed } from './line-format';
 import type { LogEntry, MailAttachment, MailBatch } from './options';
 import { DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_MAIL_BYTES } from './options';
 
@@ -70,10 +70,6 @@ function cutCharacters(text: string, length: number): string {
   return characters.length <= length ? text : `${characters.slice(0, length - 1).join('')}…`;
 }
 
-function entryCount(count: number): string {
-  return `${count} log ${count === 1 ? 'entry' : 'entries'}`;
-}
-
 /** The subject used when none is configured: `[ERROR] 12 log entries from web-1: Payment declined`. */
 export function defaultSubject(batch: MailBatch): string {
   const first = batch.first ? `: ${batch.first}` : '';
@@ -136,15 +132,6 @@ export function cutLine(line: string, maxBytes: number): string {
 export function entryText(entry: LogEntry, maxLineBytes = DEFAULT_MAX_LINE_BYTES): string {
   const rendered = entry[MESSAGE];
   return cutLine(wellFormed(typeof rendered === 'string' ? rendered : renderLine(entry)), maxLineBytes);
-}
-
-/** The text/plain body of a batch: any notices, then one entry per line, in log order. */
-export function renderText(
-  entries: readonly LogEntry[],
-  notices: readonly string[] = [],
-  maxLineBytes?: number,
-): string {
-  return `${[...notices, ...entries.map((entry) => entryText(entry, maxLineBytes))].join('\n')}\n`;
 }
 
 /** One JSON line of the NDJSON attachment: every field of the entry, the meta included. */

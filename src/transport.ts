@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
 import TransportStream from 'winston-transport';
 import { BatchBuffer } from './buffer';
-import { systemClock, type Clock, type TimerHandle } from './clock';
-import { Delivery, type ComposedMail, type DropSummary, type Job } from './delivery';
+import { nextTurn, systemClock, type Clock, type TimerHandle } from './clock';
+import { Delivery, jobSize, liveEntries, type ComposedMail, type Job } from './delivery';
 import { unwatchExit, watchExit, type ExitAware } from './exit-hook';
-import { defaultLineFormat } from './line-format';
+import { defaultLineFormat, entryCount } from './line-format';
 import { createMailer, sanitizeError, secretForms, type Mailer, type SmtpError } from './mailer';
 import {
   resolveOptions,
@@ -13,7 +13,7 @@ import {
   type MailMessage,
   type ResolvedOptions,
 } from './options';
-import { dropNotice, NPM_LEVELS, renderBatch, timestampOf } from './render';
+import { dropNotice, NPM_LEVELS, renderBatch, timestampOf, type DropSummary } from './render';
 import { Spool, type SpooledMail } from './spool';
 
 /** Sent with the `'mail'` event once the server accepted a mail. */
@@ -65,10 +65,6 @@ export interface TransportStats {
 const MESSAGE = Symbol.for('message');
 const LEVEL = Symbol.for('level');
 
-// Captured at load time so that fake timers installed later by a test runner do not stall flush().
-const realSetImmediate = globalThis.setImmediate;
-const nextMacrotask = () => new Promise<void>((resolve) => realSetImmediate(resolve));
-
 /** The entry's level as the logger named it, before any colouring of `info.level`. */
 function levelOf(entry: LogEntry): string {
   const level = entry[LEVEL] ?? entry.level;
@@ -90,10 +86,6 @@ function errorAsEntry(error: Error & LogEntry): LogEntry {
 /** winston's entry for an uncaught exception or an unhandled rejection. */
 function isCrash(entry: LogEntry): boolean {
   return entry.exception === true || entry.rejection === true;
-}
-
-function entries(count: number): string {
-  return `${count} log ${count === 1 ? 'entry' : 'entries'}`;
 }
 
 /**
@@ -169,7 +161,7 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
         failed: (job, count, error, exhausted) => this.onFailed(job, count, error, exhausted),
       },
       // Mails kept by an earlier run go first; read once listeners had a chance to attach.
-      ready: this.spool ? nextMacrotask().then(() => this.resendSpooled()) : undefined,
+      ready: this.spool ? nextTurn().then(() => this.resendSpooled()) : undefined,
     });
     if (this.spool) this.startWatchingExit();
     if (settings.flushLevel !== undefined) {
@@ -284,8 +276,7 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
   }
 
   private async handOver(): Promise<void> {
-    // Entries logged in the same tick may still be travelling through winston's pipe.
-    await nextMacrotask();
+    await nextTurn();
     const batch = this.buffer.takeForFlush();
     if (batch.length > 0) {
       this.stopIntervalTimer();
@@ -320,7 +311,7 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
         this.spool?.release(job.spooled);
         continue;
       }
-      const count = job.entries.length - job.offset;
+      const count = jobSize(job);
       if (count === 0) continue;
       if (this.spoolJob(job)) spooled += count;
       else {
@@ -329,7 +320,8 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
         this.counters.entriesGivenUp += count;
       }
     }
-    const notDelivered = (count: number) => `${entries(count)} ${count === 1 ? 'was' : 'were'} not delivered ${when}`;
+    const notDelivered = (count: number) =>
+      `${entryCount(count)} ${count === 1 ? 'was' : 'were'} not delivered ${when}`;
     if (spooled > 0) {
       this.warn(
         new Error(`${notDelivered(spooled)}; kept in \`spoolDir\` for the next start`),
@@ -346,7 +338,7 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
     if (!this.spool) return false;
     const dropped = this.delivery.takeDropped();
     const notices = dropped.count > 0 ? [dropNotice(dropped)] : [];
-    const mails = this.composeMail(job.entries.slice(job.offset), notices, dropped.count);
+    const mails = this.composeMail(liveEntries(job), notices, dropped.count);
     for (const { message, count } of mails) {
       const { subject, text, html, attachments } = message;
       const mail: SpooledMail = {
@@ -386,21 +378,25 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
   private onFailed(job: Job, count: number, error: unknown, exhausted: boolean): void {
     if (job.spooled) {
       this.spool?.release(job.spooled);
-      this.warn(error, count, `Could not mail ${entries(count)} kept from an earlier run; they stay in \`spoolDir\``);
+      this.warn(
+        error,
+        count,
+        `Could not mail ${entryCount(count)} kept from an earlier run; they stay in \`spoolDir\``,
+      );
       return;
     }
     if (exhausted && this.spoolJob(job)) {
       this.warn(
         error,
         count,
-        `Could not mail ${entries(count)} after ${this.settings.retry.attempts} tries; kept in \`spoolDir\` for the next start`,
+        `Could not mail ${entryCount(count)} after ${this.settings.retry.attempts} tries; kept in \`spoolDir\` for the next start`,
       );
       return;
     }
     this.counters.mailsGivenUp++;
     this.counters.entriesGivenUp += count;
     const tries = exhausted ? ` after ${this.settings.retry.attempts} tries` : '';
-    this.warn(error, count, `Could not mail ${entries(count)}${tries}`);
+    this.warn(error, count, `Could not mail ${entryCount(count)}${tries}`);
   }
 
   /** Keeps memory bounded: drops the oldest waiting entries, counts them, and says so once. */

@@ -1,3 +1,5 @@
+import { nextTurn } from './clock';
+
 /** The part of a winston logger that `withLogging` changes. */
 export interface ScopedLogger {
   level: string;
@@ -15,8 +17,6 @@ export interface LoggingScope<Transport> {
   /** Close the added transports at the end and wait for them, so that their mails have gone out. */
   close?: boolean;
 }
-
-const realSetImmediate = globalThis.setImmediate;
 
 async function closeTransport(transport: unknown): Promise<void> {
   const close = (transport as { close?: () => unknown }).close;
@@ -52,8 +52,7 @@ export async function withLogging<Logger extends ScopedLogger, Result>(
     }
     return await fn();
   } finally {
-    // Entries logged just before the end may still be travelling through winston's pipe.
-    await new Promise((resolve) => realSetImmediate(resolve));
+    await nextTurn();
     for (const transport of attached) logger.remove(transport);
     if (scope.level !== undefined) logger.level = previousLevel;
     if (scope.close) await Promise.all(attached.map(closeTransport));

@@ -4,13 +4,16 @@ import {
   type BufferedMailTransportOptions,
   type DeliveryWarning,
   type MailSentInfo,
+  type SmtpOptions,
 } from '../../src';
 import {
+  generateCertificate,
   startLocalSmtpServer,
   type LocalSmtpServer,
   type LocalSmtpServerOptions,
   type ReceivedMail,
 } from '../../src/local-smtp-server';
+import { deadPort } from './ports';
 
 export { startLocalSmtpServer, type LocalSmtpServer, type ReceivedMail };
 
@@ -26,6 +29,35 @@ export async function startServer(options: LocalSmtpServerOptions = {}): Promise
 afterAll(async () => {
   await Promise.all(servers.splice(0).map((server) => server.close()));
 });
+
+/** A server that is not listening yet: its port, credentials and certificate, and how to start it. */
+export async function futureServer(options: LocalSmtpServerOptions = {}) {
+  const port = await deadPort();
+  const certificate = await generateCertificate();
+  const credentials = { user: 'demo', pass: 'future-secret' };
+  const smtp: SmtpOptions = { host: '127.0.0.1', port, auth: credentials, tls: { ca: certificate.cert } };
+  return {
+    port,
+    credentials,
+    ca: certificate.cert,
+    smtp,
+    start: () => startServer({ ...options, port, credentials, certificate }),
+  };
+}
+
+/** What a child process needs to reach a server (see fixtures/smtp-from-env.ts). */
+export function childEnv(server: {
+  port: number;
+  ca: string;
+  credentials: { user: string; pass: string };
+}): Record<string, string> {
+  return {
+    WBM_PORT: String(server.port),
+    WBM_CA: server.ca,
+    WBM_USER: server.credentials.user,
+    WBM_PASS: server.credentials.pass,
+  };
+}
 
 /** Transport options that reach `server` securely, with its certificate trusted through `tls.ca`. */
 export function optionsFor(
