@@ -7,6 +7,8 @@ export interface Mailer {
   send(message: MailMessage): Promise<{ messageId?: string }>;
   /** Called when no mail is waiting: lets go of the connection so that it keeps no process alive. */
   release(): void;
+  /** Ends the conversation in progress at once. */
+  abort(): void;
   /** Called once, when the transport closes. */
   close(): void;
 }
@@ -136,6 +138,13 @@ class SmtpMailer implements Mailer {
     this.transporter = undefined;
   }
 
+  abort(): void {
+    (this.transporter?.close as ((options?: { force?: boolean }) => void) | undefined)?.call(this.transporter, {
+      force: true,
+    });
+    this.transporter = undefined;
+  }
+
   close(): void {
     this.release();
   }
@@ -158,6 +167,8 @@ class CustomMailer implements Mailer {
   }
 
   release(): void {}
+
+  abort(): void {}
 
   close(): void {
     this.transporter.close?.();

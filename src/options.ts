@@ -237,9 +237,16 @@ export interface BufferedMailTransportOptions {
    */
   retry?: RetryOptions | false;
   /**
-   * The most entries held in memory, waiting in the buffer and in mails not yet delivered
-   * together. Beyond it the oldest waiting entries are dropped, counted, and the next mail says so.
-   * @default 10000
+   * The most memory held by entries waiting in the buffer and in mails not yet delivered, in
+   * bytes, estimated from each entry's rendered line. Beyond it the oldest waiting entries (never
+   * those of the mail being sent) are dropped, counted, reported in one `'warn'` (`EOVERFLOW`)
+   * per episode, and announced by the next mail.
+   * @default 67108864 (64 MiB)
+   */
+  maxBufferedBytes?: number;
+  /**
+   * An optional bound in entries on the same, for those who prefer to count entries; both apply.
+   * @default undefined (only `maxBufferedBytes`)
    */
   maxBufferedEntries?: number;
   /**
@@ -308,7 +315,8 @@ export interface ResolvedOptions {
   readonly flushOnExit: boolean;
   readonly closeTimeoutMs: number;
   readonly retry: Readonly<Required<RetryOptions>>;
-  readonly maxBufferedEntries: number;
+  readonly maxBufferedBytes: number;
+  readonly maxBufferedEntries: number | undefined;
   readonly rateLimit: Readonly<RateLimitOptions> | undefined;
   readonly spoolDir: string | undefined;
   readonly clock: Clock | undefined;
@@ -325,7 +333,10 @@ export const DEFAULT_RETRY: Readonly<Required<RetryOptions>> = Object.freeze({
   minDelayMs: 1000,
   maxDelayMs: 60_000,
 });
-export const DEFAULT_MAX_BUFFERED_ENTRIES = 10_000;
+export const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+export const MIN_BUFFERED_BYTES = 64 * 1024;
+/** Node's timers overflow above this many milliseconds (about 24.8 days). */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
 export const DEFAULT_RATE_LIMIT: Readonly<RateLimitOptions> = Object.freeze({ mails: 20, perMs: 60_000 });
 export const DEFAULT_SMTP_PORT = 587;
 
@@ -385,7 +396,9 @@ function resolveInteger(name: string, value: unknown, min: number, max: number, 
       ? `an integer from ${min} to ${max}`
       : min === 1
         ? 'a positive integer'
-        : 'a non-negative integer';
+        : min > 1
+          ? `an integer of at least ${min}`
+          : 'a non-negative integer';
   if (typeof value !== 'number' || !Number.isInteger(value)) {
     throw new TypeError(expected(name, expectation, value));
   }
@@ -397,6 +410,15 @@ function resolveInteger(name: string, value: unknown, min: number, max: number, 
 
 function resolvePositiveInteger(name: string, value: unknown, fallback: number): number {
   return resolveInteger(name, value, 1, Number.MAX_SAFE_INTEGER, fallback);
+}
+
+/** A duration in milliseconds that a Node.js timer can wait for. */
+function resolveDuration(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  const expectation = `a whole number of milliseconds from 1 to ${MAX_DURATION_MS} (about 24.8 days, the longest a Node.js timer waits)`;
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw new TypeError(expected(name, expectation, value));
+  if (value < 1 || value > MAX_DURATION_MS) throw new RangeError(expected(name, expectation, value));
+  return value;
 }
 
 function resolveBoolean(name: string, value: unknown, fallback: boolean): boolean {
@@ -465,9 +487,9 @@ function resolveSmtp(value: unknown): ResolvedOptions['smtp'] {
     ...(resolvedAuth && { auth: resolvedAuth }),
     ...(resolvedTls && { tls: resolvedTls }),
     ...(name !== undefined && { name }),
-    connectionTimeoutMs: resolvePositiveInteger('smtp.connectionTimeoutMs', connectionTimeoutMs, 10_000),
-    greetingTimeoutMs: resolvePositiveInteger('smtp.greetingTimeoutMs', greetingTimeoutMs, 10_000),
-    socketTimeoutMs: resolvePositiveInteger('smtp.socketTimeoutMs', socketTimeoutMs, 60_000),
+    connectionTimeoutMs: resolveDuration('smtp.connectionTimeoutMs', connectionTimeoutMs, 10_000),
+    greetingTimeoutMs: resolveDuration('smtp.greetingTimeoutMs', greetingTimeoutMs, 10_000),
+    socketTimeoutMs: resolveDuration('smtp.socketTimeoutMs', socketTimeoutMs, 60_000),
   });
 }
 
@@ -477,8 +499,8 @@ function resolveRetry(value: unknown): Readonly<Required<RetryOptions>> {
   if (!isObject(value))
     throw new TypeError(expected('retry', 'an object with `attempts`, `minDelayMs`, `maxDelayMs`, or `false`', value));
   const attempts = resolvePositiveInteger('retry.attempts', value.attempts, DEFAULT_RETRY.attempts);
-  const minDelayMs = resolvePositiveInteger('retry.minDelayMs', value.minDelayMs, DEFAULT_RETRY.minDelayMs);
-  const maxDelayMs = resolvePositiveInteger(
+  const minDelayMs = resolveDuration('retry.minDelayMs', value.minDelayMs, DEFAULT_RETRY.minDelayMs);
+  const maxDelayMs = resolveDuration(
     'retry.maxDelayMs',
     value.maxDelayMs,
     Math.max(minDelayMs, DEFAULT_RETRY.maxDelayMs),
@@ -494,13 +516,13 @@ function resolveRateLimit(value: unknown): Readonly<RateLimitOptions> | undefine
   if (value === false) return undefined;
   if (!isObject(value))
     throw new TypeError(expected('rateLimit', 'an object with `mails` and `perMs`, or `false`', value));
-  const required = (name: string, field: unknown) => {
-    if (field === undefined) throw new TypeError(expected(name, 'a positive integer', field));
-    return resolvePositiveInteger(name, field, 0);
-  };
+  if (value.mails === undefined) throw new TypeError(expected('rateLimit.mails', 'a positive integer', value.mails));
+  if (value.perMs === undefined) {
+    throw new TypeError(expected('rateLimit.perMs', 'a whole number of milliseconds', value.perMs));
+  }
   return Object.freeze({
-    mails: required('rateLimit.mails', value.mails),
-    perMs: required('rateLimit.perMs', value.perMs),
+    mails: resolvePositiveInteger('rateLimit.mails', value.mails, 0),
+    perMs: resolveDuration('rateLimit.perMs', value.perMs, 0),
   });
 }
 
@@ -582,12 +604,18 @@ export function resolveOptions(options: BufferedMailTransportOptions): ResolvedO
     throw new TypeError("Expected no `flushIntervalMs` with `mode: 'context'`, which mails only on `flushLevel`");
   }
   const capacity = resolvePositiveInteger('capacity', options.capacity, DEFAULT_CAPACITY);
-  const maxBufferedEntries = resolvePositiveInteger(
-    'maxBufferedEntries',
-    options.maxBufferedEntries,
-    Math.max(DEFAULT_MAX_BUFFERED_ENTRIES, capacity),
+  const maxBufferedBytes = resolveInteger(
+    'maxBufferedBytes',
+    options.maxBufferedBytes,
+    MIN_BUFFERED_BYTES,
+    Number.MAX_SAFE_INTEGER,
+    DEFAULT_MAX_BUFFERED_BYTES,
   );
-  if (maxBufferedEntries < capacity) {
+  const maxBufferedEntries =
+    options.maxBufferedEntries === undefined
+      ? undefined
+      : resolvePositiveInteger('maxBufferedEntries', options.maxBufferedEntries, 0);
+  if (maxBufferedEntries !== undefined && maxBufferedEntries < capacity) {
     throw new RangeError(expected('maxBufferedEntries', `at least \`capacity\` (${capacity})`, maxBufferedEntries));
   }
   const { spoolDir } = options;
@@ -607,13 +635,13 @@ export function resolveOptions(options: BufferedMailTransportOptions): ResolvedO
     maxLineBytes,
     maxMailBytes,
     capacity,
-    flushIntervalMs:
-      flushIntervalMs === undefined ? undefined : resolvePositiveInteger('flushIntervalMs', flushIntervalMs, 0),
+    flushIntervalMs: flushIntervalMs === undefined ? undefined : resolveDuration('flushIntervalMs', flushIntervalMs, 0),
     flushLevel,
     mode,
     flushOnExit: resolveBoolean('flushOnExit', options.flushOnExit, true),
-    closeTimeoutMs: resolvePositiveInteger('closeTimeoutMs', options.closeTimeoutMs, DEFAULT_CLOSE_TIMEOUT_MS),
+    closeTimeoutMs: resolveDuration('closeTimeoutMs', options.closeTimeoutMs, DEFAULT_CLOSE_TIMEOUT_MS),
     retry: resolveRetry(options.retry),
+    maxBufferedBytes,
     maxBufferedEntries,
     rateLimit: resolveRateLimit(options.rateLimit),
     spoolDir,

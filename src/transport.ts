@@ -1,20 +1,18 @@
+import { writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import TransportStream from 'winston-transport';
-import { BatchBuffer } from './buffer';
-import { nextTurn, systemClock, type Clock, type TimerHandle } from './clock';
-import { Delivery, jobSize, liveEntries, type ComposedMail, type Job } from './delivery';
+import { systemClock } from './clock';
 import { unwatchExit, watchExit, type ExitAware } from './exit-hook';
-import { defaultLineFormat, entryCount } from './line-format';
-import { createMailer, sanitizeError, secretForms, type Mailer, type SmtpError } from './mailer';
-import {
-  resolveOptions,
-  type BufferedMailTransportOptions,
-  type LogEntry,
-  type MailMessage,
-  type ResolvedOptions,
-} from './options';
-import { dropNotice, NPM_LEVELS, renderBatch, timestampOf, type DropSummary } from './render';
-import { Spool, type SpooledMail } from './spool';
+import { defaultLineFormat } from './line-format';
+import { createMailer, isRefusal, isTransientFailure, sanitizeError, secretForms, type SmtpError } from './mailer';
+import { resolveOptions, type BufferedMailTransportOptions, type LogEntry, type MailMessage, type ResolvedOptions } from './options';
+import { Ledger, type TransportStats } from './outbox/ledger';
+import { Outbox } from './outbox/outbox';
+import type { FailureKind, OutboxSpool, Problem, RenderedPart } from './outbox/ports';
+import { NPM_LEVELS, renderBatch } from './render';
+import { Spool } from './spool';
+
+export type { TransportStats } from './outbox/ledger';
 
 /** Sent with the `'mail'` event once the server accepted a mail. */
 export interface MailSentInfo {
@@ -32,34 +30,6 @@ export interface MailSentInfo {
 export interface DeliveryWarning extends SmtpError {
   /** The number of log entries concerned. */
   count: number;
-}
-
-/** Counters since the transport was created, from `stats()`. */
-export interface TransportStats {
-  /** Entries accepted by the transport. */
-  entriesLogged: number;
-  /** Entries in mails the server accepted. */
-  entriesMailed: number;
-  /** Mails the server accepted, spooled mails of earlier runs included. */
-  mailsSent: number;
-  /** Tries repeated after a transient failure. */
-  retries: number;
-  /** Mails given up: permanent failure, or retries exhausted with no `spoolDir`. */
-  mailsGivenUp: number;
-  /** Entries in those mails. */
-  entriesGivenUp: number;
-  /** Entries dropped because `maxBufferedEntries` was reached. */
-  entriesDropped: number;
-  /** Mails written to `spoolDir` for a later run. */
-  mailsSpooled: number;
-  /** Entries in those mails. */
-  entriesSpooled: number;
-  /** Entries of earlier runs delivered from `spoolDir`. */
-  entriesFromSpool: number;
-  /** Entries that left the `'context'` ring unmailed, as that mode intends. */
-  entriesContextDiscarded: number;
-  /** Entries waiting now, in the buffer or in mails not yet delivered. */
-  entriesPending: number;
 }
 
 const MESSAGE = Symbol.for('message');
@@ -88,37 +58,34 @@ function isCrash(entry: LogEntry): boolean {
   return entry.exception === true || entry.rejection === true;
 }
 
+/** What the mail layer's errors mean for the outbox. */
+function classifyFailure(error: unknown): FailureKind {
+  const code = (error as SmtpError | null)?.code;
+  if (code === 'EABORTED') return 'aborted';
+  if ((error as SmtpError | null)?.responseCode === 552) return 'too-large';
+  if (isTransientFailure(error)) return 'transient';
+  return isRefusal(error) ? 'refusal' : 'permanent';
+}
+
+const WARNING_TYPE = 'WinstonBufferedMailWarning';
+
 /**
  * A winston transport that keeps log entries and mails them in batches, over an SMTP connection
  * that is always encrypted, or through any nodemailer transporter.
  */
 export class BufferedMailTransport extends TransportStream implements ExitAware {
   private readonly settings: ResolvedOptions;
-  private readonly buffer: BatchBuffer<LogEntry>;
-  private readonly mailer: Mailer;
-  private readonly delivery: Delivery;
-  private readonly spool: Spool | undefined;
+  private readonly ledger = new Ledger();
+  private readonly outbox: Outbox;
+  private readonly closeMailer: () => void;
   private readonly secrets: readonly string[];
-  private readonly clock: Clock;
   private readonly hostname = hostname();
-  private readonly counters = {
-    entriesLogged: 0,
-    entriesMailed: 0,
-    mailsSent: 0,
-    retries: 0,
-    mailsGivenUp: 0,
-    entriesGivenUp: 0,
-    entriesDropped: 0,
-    mailsSpooled: 0,
-    entriesSpooled: 0,
-    entriesFromSpool: 0,
-  };
-  private readonly timed: boolean;
-  private intervalTimer: TimerHandle | undefined;
   private watchingExit = false;
-  private overflowReported = false;
+  private exiting = false;
   private exitFlush: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
+  /** Codes already shown through `process.emitWarning` in this episode (until a mail goes out). */
+  private readonly shownCodes = new Set<string>();
 
   constructor(options: BufferedMailTransportOptions) {
     const settings = resolveOptions(options);
@@ -130,40 +97,39 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
       ...(options.handleRejections !== undefined && { handleRejections: options.handleRejections }),
     });
     this.settings = settings;
-    this.clock = settings.clock ?? systemClock;
-    this.timed = settings.flushIntervalMs !== undefined;
     this.secrets = secretForms(settings.smtp);
-    this.buffer = new BatchBuffer({
+    const mailer = createMailer(settings);
+    this.closeMailer = () => mailer.close();
+    const spool = settings.spoolDir === undefined ? undefined : this.openSpool(settings.spoolDir);
+    this.outbox = new Outbox({
+      clock: settings.clock ?? systemClock,
+      mailer,
+      spool,
+      ledger: this.ledger,
+      reporter: {
+        warn: (problem) => this.warn(problem),
+        mailSent: (count, messageId) => {
+          this.shownCodes.clear();
+          this.emit('mail', { count, messageId } satisfies MailSentInfo);
+        },
+      },
+      render: (entries, notices) => Promise.resolve(this.render(entries, notices)),
+      renderNow: (entries, notices) => this.render(entries, notices),
+      toMessage: (part) => this.toMessage(part),
+      classify: classifyFailure,
       capacity: settings.capacity,
       mode: settings.mode,
       flushIntervalMs: settings.flushIntervalMs,
       isTrigger: (entry) => isCrash(entry) || this.reachesFlushLevel(entry),
-    });
-    this.mailer = createMailer(settings);
-    const spoolDir = settings.spoolDir;
-    this.spool =
-      spoolDir === undefined ? undefined : new Spool(spoolDir, (error) => this.warn(error, 0, 'Spool', 'ESPOOL'));
-    this.delivery = new Delivery({
-      mailer: this.mailer,
-      clock: this.clock,
+      isCrash,
       retry: settings.retry,
       rateLimit: settings.rateLimit,
-      mergeLimit: Math.min(settings.maxBufferedEntries, 10 * settings.capacity),
-      compose: (batch, notices, dropped) => this.composeMail(batch, notices, dropped),
-      composeSpooled: (mail) => ({
-        ...this.envelope(mail.subject, mail.text),
-        ...(mail.html !== undefined && { html: mail.html }),
-        ...(mail.attachments !== undefined && { attachments: [...mail.attachments] }),
-      }),
-      report: {
-        delivered: (job, count, messageId) => this.onDelivered(job, count, messageId),
-        retrying: () => this.counters.retries++,
-        failed: (job, count, error, exhausted) => this.onFailed(job, count, error, exhausted),
-      },
-      // Mails kept by an earlier run go first; read once listeners had a chance to attach.
-      ready: this.spool ? nextTurn().then(() => this.resendSpooled()) : undefined,
+      maxBufferedBytes: settings.maxBufferedBytes,
+      maxBufferedEntries: settings.maxBufferedEntries,
+      maxMailBytes: settings.maxMailBytes,
+      mailBytesPerLineByte: 1 + (settings.html ? 2 : 0) + (settings.attachJson ? 1.5 : 0),
     });
-    if (this.spool) this.startWatchingExit();
+    if (spool || settings.flushOnExit) this.startWatchingExit();
     if (settings.flushLevel !== undefined) {
       this.once('pipe', () => this.checkFlushLevel());
     }
@@ -204,221 +170,74 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
   override log(info: LogEntry, next: () => void): void {
     // winston's `exceptionHandlers` hand entries to log() directly, without the transport's format.
     const entry = typeof info[MESSAGE] === 'string' || !this.format ? info : this.applyFormat(info);
-    this.counters.entriesLogged++;
-    const wasEmpty = this.buffer.size === 0;
-    // The time matters only to the interval; Date.now() is not free on the logging path.
-    const batch = this.buffer.push(entry, this.timed ? this.clock.now() : 0);
-    if (batch) {
-      this.stopIntervalTimer();
-      this.delivery.submit(batch, isCrash(entry));
-    } else if (wasEmpty && this.timed) {
-      this.startIntervalTimer();
-    }
-    if (this.buffer.size + this.delivery.pendingEntries > this.settings.maxBufferedEntries) this.dropOverflow();
-    if (!this.watchingExit && this.settings.flushOnExit && !this.closing) this.startWatchingExit();
+    this.outbox.accept(entry);
+    // Entries may arrive after close(), or after the transport was removed and added again.
+    if (!this.watchingExit) this.startWatchingExit();
     if (this.listenerCount('logged') > 0) this.emit('logged', info);
     next();
   }
 
   /**
    * Hands what is buffered to delivery and resolves once every mail handed over so far has been
-   * accepted by the server or given up on. Never rejects: failures are reported as `'warn'`.
+   * accepted by the server, spooled or given up on. Never rejects: failures are reported as `'warn'`.
    * In `'context'` mode, entries without a `flushLevel` entry after them stay in the ring.
    */
-  async flush(): Promise<void> {
-    await this.handOver();
-    await this.delivery.settled();
+  flush(): Promise<void> {
+    return this.outbox.flush();
   }
 
   /**
-   * Delivers what is buffered (within `closeTimeoutMs`), then closes the connection or the
-   * transporter. Idempotent: later calls return the same promise. winston calls it when the
-   * transport is removed from a logger.
+   * Delivers what is buffered within `closeTimeoutMs`, then ends the connection: what is still
+   * undelivered then is spooled or given up, and reported. winston calls it when the transport is
+   * removed from a logger and on `logger.close()`. Calls while it runs return the same promise;
+   * entries logged afterwards are still accepted and delivered by the next `close()`, `flush()`
+   * or the exit handling.
    */
   // eslint-disable-next-line @typescript-eslint/no-misused-promises -- winston ignores the promise; callers who await it get the flush
   override close(): Promise<void> {
-    this.closing ??= this.deliverWithin(this.settings.closeTimeoutMs).then(() => {
+    this.closing ??= this.outbox.close(this.settings.closeTimeoutMs).then(() => {
+      this.closing = undefined;
       this.stopWatchingExit();
-      this.stopIntervalTimer();
-      this.mailer.close();
+      this.closeMailer();
     });
     return this.closing;
   }
 
-  /** Counters since the transport was created. */
+  /** Counters since the transport was created; see `TransportStats`. */
   stats(): TransportStats {
-    return {
-      ...this.counters,
-      entriesContextDiscarded: this.buffer.evicted,
-      entriesPending: this.buffer.size + this.delivery.pendingEntries,
-    };
+    return this.ledger.snapshot(this.outbox.pendingEntries, this.outbox.pendingBytes);
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    this.deliverWithin(this.settings.closeTimeoutMs).then(() => callback(), callback);
+    this.outbox.close(this.settings.closeTimeoutMs).then(() => callback(), callback);
   }
 
   /** @internal The process is about to end on its own. */
   flushBeforeExit(): void {
-    if (this.exitFlush || !this.settings.flushOnExit) return;
-    if (this.buffer.flushableSize === 0 && this.delivery.pending === 0) return;
-    this.exitFlush = this.deliverWithin(this.settings.closeTimeoutMs).finally(() => {
+    if (this.exitFlush || !this.settings.flushOnExit || this.outbox.idle) return;
+    this.exitFlush = this.outbox.close(this.settings.closeTimeoutMs).finally(() => {
       this.exitFlush = undefined;
     });
   }
 
   /** @internal The process is exiting: keep in the spool, or at least count, what is left. */
   onExit(): void {
-    const leftover = this.buffer.takeForFlush();
-    if (leftover.length > 0) this.delivery.submit(leftover);
-    const jobs = this.delivery.abandon();
-    this.giveUpAtShutdown(jobs, 'EEXIT', 'before the process exited');
+    this.exiting = true;
+    this.outbox.exit();
   }
 
-  private async handOver(): Promise<void> {
-    await nextTurn();
-    const batch = this.buffer.takeForFlush();
-    if (batch.length > 0) {
-      this.stopIntervalTimer();
-      this.delivery.submit(batch);
-    }
-  }
-
-  /** Flushes, and gives up what is not delivered after `timeoutMs`, spooling or counting it. */
-  private async deliverWithin(timeoutMs: number): Promise<void> {
-    await this.handOver();
-    this.buffer.discardContext();
-    this.delivery.beginClosing();
-    let timer: TimerHandle | undefined;
-    const timedOut = await Promise.race([
-      this.delivery.settled().then(() => false),
-      new Promise<boolean>((resolve) => {
-        // Kept alive on purpose: this wait is what lets a process deliver before it ends.
-        timer = this.clock.setTimeout(() => resolve(true), timeoutMs, true);
-      }),
-    ]);
-    this.clock.clearTimeout(timer);
-    if (timedOut) {
-      this.giveUpAtShutdown(this.delivery.abandon(), 'ECLOSETIMEOUT', `within \`closeTimeoutMs\` (${timeoutMs} ms)`);
-    }
-  }
-
-  private giveUpAtShutdown(jobs: Job[], code: string, when: string): void {
-    let spooled = 0;
-    let lost = 0;
-    for (const job of jobs) {
-      if (job.spooled) {
-        this.spool?.release(job.spooled);
-        continue;
-      }
-      const count = jobSize(job);
-      if (count === 0) continue;
-      if (this.spoolJob(job)) spooled += count;
-      else {
-        lost += count;
-        this.counters.mailsGivenUp++;
-        this.counters.entriesGivenUp += count;
-      }
-    }
-    const notDelivered = (count: number) =>
-      `${entryCount(count)} ${count === 1 ? 'was' : 'were'} not delivered ${when}`;
-    if (spooled > 0) {
-      this.warn(
-        new Error(`${notDelivered(spooled)}; kept in \`spoolDir\` for the next start`),
-        spooled,
-        'Spooled',
-        code,
-      );
-    }
-    if (lost > 0) this.warn(new Error(notDelivered(lost)), lost, 'Gave up delivery', code);
-  }
-
-  /** Writes a job's mails to the spool; false when there is no spool or they could not be written. */
-  private spoolJob(job: Job): boolean {
-    if (!this.spool) return false;
-    const dropped = this.delivery.takeDropped();
-    const notices = dropped.count > 0 ? [dropNotice(dropped)] : [];
-    const mails = this.composeMail(liveEntries(job), notices, dropped.count);
-    for (const { message, count } of mails) {
-      const { subject, text, html, attachments } = message;
-      const mail: SpooledMail = {
-        subject,
-        text,
-        count,
-        ...(html !== undefined && { html }),
-        ...(attachments && { attachments }),
-      };
-      if (this.spool.write(mail) === undefined) {
-        this.delivery.noteDropped(dropped);
-        return false;
-      }
-      this.counters.mailsSpooled++;
-      this.counters.entriesSpooled += count;
-    }
-    return true;
-  }
-
-  private resendSpooled(): void {
-    const mails = this.spool?.claimAll() ?? [];
-    if (mails.length > 0) this.delivery.submitSpooled(mails);
-  }
-
-  private onDelivered(job: Job, count: number, messageId: string | undefined): void {
-    this.counters.mailsSent++;
-    if (job.spooled) {
-      this.spool?.remove(job.spooled);
-      this.counters.entriesFromSpool += count;
-    } else {
-      this.counters.entriesMailed += count;
-    }
-    this.overflowReported = false;
-    this.emit('mail', { count, messageId } satisfies MailSentInfo);
-  }
-
-  private onFailed(job: Job, count: number, error: unknown, exhausted: boolean): void {
-    if (job.spooled) {
-      this.spool?.release(job.spooled);
-      this.warn(
-        error,
-        count,
-        `Could not mail ${entryCount(count)} kept from an earlier run; they stay in \`spoolDir\``,
-      );
-      return;
-    }
-    if (exhausted && this.spoolJob(job)) {
-      this.warn(
-        error,
-        count,
-        `Could not mail ${entryCount(count)} after ${this.settings.retry.attempts} tries; kept in \`spoolDir\` for the next start`,
-      );
-      return;
-    }
-    this.counters.mailsGivenUp++;
-    this.counters.entriesGivenUp += count;
-    const tries = exhausted ? ` after ${this.settings.retry.attempts} tries` : '';
-    this.warn(error, count, `Could not mail ${entryCount(count)}${tries}`);
-  }
-
-  /** Keeps memory bounded: drops the oldest waiting entries, counts them, and says so once. */
-  private dropOverflow(): void {
-    const excess = this.buffer.size + this.delivery.pendingEntries - this.settings.maxBufferedEntries;
-    const summary: DropSummary = this.delivery.dropOldest(excess);
-    if (summary.count < excess) {
-      const fromBuffer = this.buffer.dropOldest(excess - summary.count);
-      summary.first ??= timestampOf(fromBuffer[0]);
-      summary.last = timestampOf(fromBuffer[fromBuffer.length - 1]) ?? summary.last;
-      summary.count += fromBuffer.length;
-    }
-    if (summary.count === 0) return;
-    this.counters.entriesDropped += summary.count;
-    this.delivery.noteDropped(summary);
-    if (!this.overflowReported) {
-      this.overflowReported = true;
-      const error = new Error(
-        `\`maxBufferedEntries\` (${this.settings.maxBufferedEntries}) reached while mail cannot be sent: the oldest waiting entries are being dropped; the next mail says how many`,
-      );
-      this.warn(error, summary.count, 'Dropping log entries', 'EOVERFLOW');
-    }
+  private openSpool(dir: string): OutboxSpool {
+    const spool = new Spool(dir, (error) => this.warn({ context: 'Spool', error, code: 'ESPOOL', count: 0 }));
+    let claimed: ReturnType<Spool['claimAll']> | undefined;
+    return {
+      write: (mail) => spool.write(mail) !== undefined,
+      next: () => {
+        claimed ??= spool.claimAll();
+        return Promise.resolve(claimed.shift());
+      },
+      remove: (mail) => spool.remove(mail),
+      release: (mail) => spool.release(mail),
+    };
   }
 
   private startWatchingExit(): void {
@@ -429,26 +248,6 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
   private stopWatchingExit(): void {
     this.watchingExit = false;
     unwatchExit(this);
-  }
-
-  private startIntervalTimer(): void {
-    const dueAt = this.buffer.dueAt;
-    if (dueAt === undefined) return;
-    this.intervalTimer = this.clock.setTimeout(
-      () => {
-        this.intervalTimer = undefined;
-        const batch = this.buffer.takeDue(this.clock.now());
-        if (batch) this.delivery.submit(batch);
-        else this.startIntervalTimer();
-      },
-      Math.max(0, dueAt - this.clock.now()),
-    );
-  }
-
-  private stopIntervalTimer(): void {
-    if (this.intervalTimer === undefined) return;
-    this.clock.clearTimeout(this.intervalTimer);
-    this.intervalTimer = undefined;
   }
 
   private get levelTable(): Readonly<Record<string, number>> {
@@ -486,21 +285,23 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
     }
   }
 
-  private envelope(subject: string, text: string): MailMessage {
+  private toMessage(part: RenderedPart): MailMessage {
     const { from, to, cc, bcc } = this.settings;
     return {
       from,
       to: [...to],
       ...(cc.length > 0 && { cc: [...cc] }),
       ...(bcc.length > 0 && { bcc: [...bcc] }),
-      subject,
-      text,
+      subject: part.subject,
+      text: part.text,
+      ...(part.html !== undefined && { html: part.html }),
+      ...(part.attachments !== undefined && { attachments: [...part.attachments] }),
     };
   }
 
-  private composeMail(batch: LogEntry[], notices: readonly string[], dropped: number): ComposedMail[] {
+  private render(batch: readonly LogEntry[], notices: readonly string[]): RenderedPart[] {
     const { subject, html, attachJson, maxLineBytes, maxMailBytes } = this.settings;
-    const mails = renderBatch(batch, {
+    return renderBatch(batch, {
       ...(subject !== undefined && { subject }),
       hostname: this.hostname,
       levels: this.levelTable,
@@ -509,25 +310,48 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
       maxLineBytes,
       maxMailBytes,
       notices,
-      dropped,
-      onSubjectError: (error) => this.warn(error, batch.length, 'Used the default subject'),
+      dropped: 0,
+      onSubjectError: (error) => this.warn({ context: 'Used the default subject', error, count: batch.length }),
     });
-    return mails.map(({ count, subject: mailSubject, text, html: htmlPart, attachments }) => ({
-      count,
-      message: {
-        ...this.envelope(mailSubject, text),
-        ...(htmlPart !== undefined && { html: htmlPart }),
-        ...(attachments !== undefined && { attachments }),
-      },
-    }));
   }
 
   // Delivery problems are 'warn', never 'error': winston re-emits a transport's 'error' on the
   // logger, and an 'error' event nobody listens to terminates the application.
-  private warn(error: unknown, count: number, context: string, code?: string): void {
-    const warning = sanitizeError(error, this.secrets, context, this.settings.smtp !== undefined) as DeliveryWarning;
+  private warn(problem: Problem): void {
+    const { context, error, code, count } = problem;
+    const warning = (
+      error === undefined
+        ? Object.assign(new Error(context), { stack: `Error: ${context}` })
+        : sanitizeError(error, this.secrets, context, this.settings.smtp !== undefined)
+    ) as DeliveryWarning;
     if (code !== undefined) warning.code = code;
     warning.count = count;
+    if (!this.someoneListens()) this.showWithoutListener(warning);
     this.emit('warn', warning);
+  }
+
+  /** Whether anyone but winston's own forwarding listens to `'warn'`, here or on the logger. */
+  private someoneListens(): boolean {
+    const forwarder = (this as unknown as Record<string, unknown>).__winstonwarn;
+    const own = this.listeners('warn').filter((listener) => listener !== forwarder).length;
+    const parent = (this as unknown as { parent?: { listenerCount?: (event: string) => number } }).parent;
+    return own + (parent?.listenerCount?.('warn') ?? 0) > 0;
+  }
+
+  // Nobody listens: like Node's own warnings, shown once per code until a mail goes out again.
+  private showWithoutListener(warning: DeliveryWarning): void {
+    const code = warning.code ?? 'EDELIVERY';
+    if (this.shownCodes.has(code)) return;
+    this.shownCodes.add(code);
+    if (this.exiting) {
+      // process.emitWarning prints on a later tick, which never comes while the process exits.
+      try {
+        writeSync(2, `(node:${process.pid}) [${code}] ${WARNING_TYPE}: ${warning.message}\n`);
+      } catch {
+        // stderr is gone: nothing more can be done.
+      }
+      return;
+    }
+    process.emitWarning(warning.message, { type: WARNING_TYPE, code });
   }
 }

@@ -1,4 +1,4 @@
-import type { RetryOptions } from './options';
+import type { RetryOptions } from '../options';
 
 /**
  * The wait before retry number `retry` (1 for the first retry): `minDelayMs` doubling at each

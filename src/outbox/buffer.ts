@@ -11,6 +11,8 @@ export interface BufferPolicy<T> {
   flushIntervalMs?: number | undefined;
   /** Whether an entry makes what is buffered go out at once, itself included. */
   isTrigger: (entry: T) => boolean;
+  /** Told of each entry that left the `'context'` ring unmailed, as that mode intends. */
+  onDiscard: (entry: T) => void;
 }
 
 /** The last `capacity` items, oldest first; adding to a full ring forgets the oldest. */
@@ -27,16 +29,17 @@ class Ring<T> {
     return this.count;
   }
 
-  /** Adds an item; returns true when the oldest one was forgotten to make room. */
-  push(item: T): boolean {
+  /** Adds an item; returns the oldest one when it was forgotten to make room. */
+  push(item: T): T | undefined {
     if (this.count < this.capacity) {
       this.items[(this.start + this.count) % this.capacity] = item;
       this.count++;
-      return false;
+      return undefined;
     }
+    const forgotten = this.items[this.start];
     this.items[this.start] = item;
     this.start = (this.start + 1) % this.capacity;
-    return true;
+    return forgotten;
   }
 
   drain(): T[] {
@@ -59,8 +62,6 @@ export class BatchBuffer<T> {
   private entries: T[] = [];
   private readonly ring: Ring<T> | undefined;
   private oldestAt: number | undefined;
-  /** Entries that left the `'context'` ring without being mailed (evicted, or left at shutdown), as the mode intends. */
-  evicted = 0;
 
   constructor(private readonly policy: BufferPolicy<T>) {
     if (policy.mode === 'context') this.ring = new Ring(policy.capacity);
@@ -82,7 +83,8 @@ export class BatchBuffer<T> {
   /** Adds an entry that arrived at `now`; returns the batch when this entry made one due. */
   push(entry: T, now: number): T[] | undefined {
     if (this.ring) {
-      if (this.ring.push(entry)) this.evicted++;
+      const forgotten = this.ring.push(entry);
+      if (forgotten !== undefined) this.policy.onDiscard(forgotten);
       return this.policy.isTrigger(entry) ? this.ring.drain() : undefined;
     }
     if (this.entries.length === 0) this.oldestAt = now;
@@ -107,8 +109,7 @@ export class BatchBuffer<T> {
   /** At shutdown: the `'context'` ring is context nobody asked for; forget it, counted. */
   discardContext(): void {
     if (!this.ring) return;
-    this.evicted += this.ring.size;
-    this.ring.drain();
+    for (const entry of this.ring.drain()) this.policy.onDiscard(entry);
   }
 
   /** How many entries `takeForFlush` would take. */
@@ -116,10 +117,10 @@ export class BatchBuffer<T> {
     return this.ring ? 0 : this.entries.length;
   }
 
-  /** Removes up to `count` of the oldest entries waiting in `'batch'` mode, and returns them. */
-  dropOldest(count: number): T[] {
-    if (this.ring) return [];
-    const dropped = this.entries.splice(0, count);
+  /** Removes the oldest entry waiting in `'batch'` mode, and returns it. */
+  dropOldest(): T | undefined {
+    if (this.ring) return undefined;
+    const dropped = this.entries.shift();
     if (this.entries.length === 0) this.oldestAt = undefined;
     return dropped;
   }

@@ -1,4 +1,4 @@
-import { BatchBuffer, type BufferPolicy } from '../src/buffer';
+import { BatchBuffer, type BufferPolicy } from '../../src/outbox/buffer';
 
 interface Entry {
   text: string;
@@ -9,8 +9,17 @@ const info = (text: string): Entry => ({ text, level: 'info' });
 const error = (text: string): Entry => ({ text, level: 'error' });
 const texts = (batch: Entry[] | undefined) => batch?.map((entry) => entry.text);
 
+const discarded: string[] = [];
+beforeEach(() => discarded.splice(0));
+
 function buffer(policy: Partial<BufferPolicy<Entry>> = {}) {
-  return new BatchBuffer<Entry>({ capacity: 3, mode: 'batch', isTrigger: () => false, ...policy });
+  return new BatchBuffer<Entry>({
+    capacity: 3,
+    mode: 'batch',
+    isTrigger: () => false,
+    onDiscard: (entry) => discarded.push(entry.text),
+    ...policy,
+  });
 }
 
 describe('batch mode', () => {
@@ -87,6 +96,17 @@ describe('context mode', () => {
     for (let index = 0; index < 20; index++) expect(ring.push(info(`info ${index}`), index)).toBeUndefined();
     expect(ring.size).toBe(5);
     expect(texts(ring.push(error('boom'), 20))).toEqual(['info 16', 'info 17', 'info 18', 'info 19', 'boom']);
+    // Every entry that left the ring unmailed was told, oldest first.
+    expect(discarded).toEqual(Array.from({ length: 16 }, (_, index) => `info ${index}`));
+  });
+
+  test('at shutdown the ring is discarded, each entry told', () => {
+    const ring = context(3);
+    ring.push(info('a'), 0);
+    ring.push(info('b'), 1);
+    ring.discardContext();
+    expect(discarded).toEqual(['a', 'b']);
+    expect(ring.size).toBe(0);
   });
 
   test('entries after a trigger start a new ring', () => {
@@ -110,5 +130,6 @@ describe('context mode', () => {
     const ring = context(1);
     ring.push(info('a'), 0);
     expect(texts(ring.push(error('b'), 1))).toEqual(['b']);
+    expect(discarded).toEqual(['a']);
   });
 });

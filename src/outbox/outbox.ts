@@ -1,0 +1,783 @@
+import { nextTurn, type Clock, type TimerHandle } from '../clock';
+import type { LogEntry, MailMessage, RateLimitOptions, RetryOptions } from '../options';
+import { retryDelayMs } from './backoff';
+import { BatchBuffer } from './buffer';
+import { emptyDropSummary, timestampOf, type DropSummary, type Ledger } from './ledger';
+import { dropNotice, entryCount, mergeNotice, notDelivered } from './notices';
+import type {
+  FailureKind,
+  OutboxMailer,
+  OutboxReporter,
+  OutboxSpool,
+  RenderedPart,
+  RenderMails,
+  RenderMailsNow,
+  SpooledPart,
+} from './ports';
+import { RateLimiter } from './rate-limit';
+
+const MESSAGE = Symbol.for('message');
+
+/** Node's timers overflow above this many milliseconds. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+// An entry held in memory costs its rendered line (usually held twice: the message and the
+// line), the info object with its symbols, and its meta: a constant covers the last two.
+const ENTRY_OVERHEAD_BYTES = 320;
+const UNRENDERED_LINE_LENGTH = 256;
+
+/** Estimated memory an entry holds, in bytes; O(1), from the length of its rendered line. */
+export function estimateEntryBytes(entry: LogEntry): number {
+  const line: unknown = entry[MESSAGE];
+  return ENTRY_OVERHEAD_BYTES + 2 * (typeof line === 'string' ? line.length : UNRENDERED_LINE_LENGTH);
+}
+
+function lineLength(entry: LogEntry | undefined): number {
+  const line: unknown = entry?.[MESSAGE];
+  return typeof line === 'string' ? line.length : UNRENDERED_LINE_LENGTH;
+}
+
+export interface OutboxOptions {
+  clock: Clock;
+  mailer: OutboxMailer;
+  spool: OutboxSpool | undefined;
+  reporter: OutboxReporter;
+  ledger: Ledger;
+  render: RenderMails;
+  renderNow: RenderMailsNow;
+  toMessage(part: RenderedPart): MailMessage;
+  classify(error: unknown): FailureKind;
+  capacity: number;
+  mode: 'batch' | 'context';
+  flushIntervalMs: number | undefined;
+  /** Whether an entry sends what is buffered at once. */
+  isTrigger(entry: LogEntry): boolean;
+  /** Whether an entry reports a crash: it goes before anything waits. */
+  isCrash(entry: LogEntry): boolean;
+  retry: Readonly<Required<RetryOptions>>;
+  rateLimit: Readonly<RateLimitOptions> | undefined;
+  maxBufferedBytes: number;
+  maxBufferedEntries: number | undefined;
+  maxMailBytes: number;
+  /** How much bigger than its text a mail is with the HTML part and the NDJSON attachment. */
+  mailBytesPerLineByte: number;
+}
+
+/** One mail to send: a batch, batches merged together, or a mail of an earlier run. */
+interface Job {
+  /** Order of arrival: `flush()` waits for every job up to a number. */
+  readonly seq: number;
+  /** Entries not yet dropped start at `start`; dropped ones are cleared. */
+  entries: Array<LogEntry | undefined>;
+  start: number;
+  /** Entries still held (no outcome yet), and the memory they are estimated to hold. */
+  held: number;
+  bytes: number;
+  urgent: boolean;
+  batches: number;
+  /** Failed tries of the part being sent. */
+  failures: number;
+  /** No try before this time (backoff). */
+  notBefore: number;
+  /** The entries as they were rendered, and the mails they became: rendered once, kept across retries. */
+  rendered: { entries: LogEntry[]; parts: RenderedPart[]; notices: readonly string[] } | undefined;
+  partsSent: number;
+  /** Drops this mail announces; announced again by a later mail if this one is not delivered. */
+  drops: DropSummary | undefined;
+  /** Set for a mail of an earlier run, read back from the spool. */
+  spooled: SpooledPart | undefined;
+  /** Being rendered or sent: nothing may be dropped from it or merged into it. */
+  busy: boolean;
+}
+
+function liveEntries(job: Job): LogEntry[] {
+  const live: LogEntry[] = [];
+  for (let index = job.start; index < job.entries.length; index++) {
+    const entry = job.entries[index];
+    if (entry !== undefined) live.push(entry);
+  }
+  return live;
+}
+
+function remainingParts(job: Job): RenderedPart[] {
+  return job.rendered ? job.rendered.parts.slice(job.partsSent) : [];
+}
+
+/**
+ * Owns every accepted entry until its outcome: the buffer and its triggers, the queue of mails,
+ * scheduling under the rate limit and backoff, merging, the hand-off to the spool, and shutdown.
+ * Outcomes are recorded in the ledger and told to the reporter; nothing calls back into the
+ * transport. Time comes from the injected clock.
+ */
+export class Outbox {
+  private readonly buffer: BatchBuffer<LogEntry>;
+  private readonly limiter: RateLimiter | undefined;
+  private readonly ledger: Ledger;
+  private jobs: Job[] = [];
+  private nextSeq = 1;
+  private bufferBytes = 0;
+  private queuedBytes = 0;
+  private queuedEntries = 0;
+  private intervalTimer: TimerHandle | undefined;
+  private pumping = false;
+  /** Bumped when everything is abandoned: a conversation of an older generation reports nothing. */
+  private generation = 0;
+  private closing = false;
+  private wakeUp: (() => void) | undefined;
+  private refusedUntil = 0;
+  /** When the last conversation failed; a crash mail retries no sooner than `retry.minDelayMs` after. */
+  private lastFailureAt: number | undefined;
+  /** Mails of earlier runs may still be waiting in the spool. */
+  private spoolWaiting: boolean;
+  private readonly waiters: Array<{ upTo: number; resolve: () => void }> = [];
+  private readonly mergedByRateLimit = new WeakSet<Job>();
+
+  constructor(private readonly options: OutboxOptions) {
+    this.ledger = options.ledger;
+    this.limiter = options.rateLimit ? new RateLimiter(options.rateLimit) : undefined;
+    this.spoolWaiting = options.spool !== undefined;
+    this.buffer = new BatchBuffer<LogEntry>({
+      capacity: options.capacity,
+      mode: options.mode,
+      flushIntervalMs: options.flushIntervalMs,
+      isTrigger: options.isTrigger,
+      onDiscard: (entry) => {
+        this.ledger.entriesContextDiscarded++;
+        this.bufferBytes -= estimateEntryBytes(entry);
+      },
+    });
+    // Mails kept by an earlier run go first; read once the owner had a chance to attach listeners.
+    if (this.spoolWaiting) void nextTurn().then(() => this.pump());
+  }
+
+  /** Entries held now, in the buffer and in mails not yet delivered. */
+  get pendingEntries(): number {
+    return this.buffer.size + this.queuedEntries;
+  }
+
+  /** Estimated memory those entries hold, in bytes. */
+  get pendingBytes(): number {
+    return this.bufferBytes + this.queuedBytes;
+  }
+
+  /** Whether anything waits to be delivered, mails of earlier runs included. */
+  get idle(): boolean {
+    return this.buffer.flushableSize === 0 && this.jobs.length === 0 && !this.spoolWaiting;
+  }
+
+  /** Takes an entry. Never waits, never throws for a delivery reason. */
+  accept(entry: LogEntry): void {
+    this.ledger.entriesLogged++;
+    this.bufferBytes += estimateEntryBytes(entry);
+    const timed = this.options.flushIntervalMs !== undefined;
+    const wasEmpty = timed && this.buffer.size === 0;
+    // The time matters only to the interval, and only for the first entry of a batch.
+    const batch = this.buffer.push(entry, wasEmpty ? this.options.clock.now() : 0);
+    if (batch) {
+      this.stopIntervalTimer();
+      this.enqueue(batch, this.options.isCrash(entry));
+    } else if (wasEmpty) {
+      this.startIntervalTimer();
+    }
+    const { maxBufferedBytes, maxBufferedEntries } = this.options;
+    if (
+      this.bufferBytes + this.queuedBytes > maxBufferedBytes ||
+      (maxBufferedEntries !== undefined && this.buffer.size + this.queuedEntries > maxBufferedEntries)
+    ) {
+      this.dropOverflow();
+    }
+  }
+
+  /**
+   * Hands what is buffered over and resolves once every mail handed over so far, and every mail
+   * of an earlier run, is delivered, spooled or given up. In `'context'` mode the ring stays.
+   */
+  async flush(): Promise<void> {
+    await nextTurn();
+    this.handOver();
+    await this.settled();
+  }
+
+  /**
+   * Delivers what is waiting, without waiting for the rate limit, within `timeoutMs`; then ends
+   * the conversation in progress and spools or gives up the rest. The outbox stays usable.
+   */
+  async close(timeoutMs: number): Promise<void> {
+    await nextTurn();
+    this.handOver();
+    this.buffer.discardContext();
+    this.closing = true;
+    this.wake();
+    let timer: TimerHandle | undefined;
+    const timedOut = await Promise.race([
+      this.settled().then(() => false),
+      new Promise<boolean>((resolve) => {
+        // Kept alive on purpose: this wait is what lets a process deliver before it ends.
+        timer = this.options.clock.setTimeout(() => resolve(true), timeoutMs, true);
+      }),
+    ]);
+    this.options.clock.clearTimeout(timer);
+    this.closing = false;
+    // A wait begun while closing kept the process alive; begun again, it no longer does.
+    this.wake();
+    if (timedOut) this.abandon('ECLOSETIMEOUT', `within \`closeTimeoutMs\` (${timeoutMs} ms)`);
+    this.stopIntervalTimer();
+    this.options.mailer.release();
+  }
+
+  /** The process is exiting: only synchronous work is possible. Spool or count what is left. */
+  exit(): void {
+    this.handOver();
+    this.buffer.discardContext();
+    this.stopIntervalTimer();
+    this.abandon('EEXIT', 'before the process exited');
+  }
+
+  private handOver(): void {
+    const batch = this.buffer.takeForFlush();
+    if (batch.length === 0) return;
+    this.stopIntervalTimer();
+    this.enqueue(batch, false);
+  }
+
+  private enqueue(entries: LogEntry[], urgent: boolean): void {
+    let bytes = 0;
+    for (const entry of entries) bytes += estimateEntryBytes(entry);
+    this.bufferBytes -= bytes;
+    this.queuedBytes += bytes;
+    this.queuedEntries += entries.length;
+    this.jobs.push({
+      seq: this.nextSeq++,
+      entries,
+      start: 0,
+      held: entries.length,
+      bytes,
+      urgent,
+      batches: 1,
+      failures: 0,
+      notBefore: 0,
+      rendered: undefined,
+      partsSent: 0,
+      drops: undefined,
+      spooled: undefined,
+      busy: false,
+    });
+    if (urgent) this.wake();
+    void this.pump();
+  }
+
+  private settled(): Promise<void> {
+    const upTo = this.nextSeq - 1;
+    return new Promise((resolve) => {
+      this.waiters.push({ upTo, resolve });
+      this.resolveWaiters();
+    });
+  }
+
+  private resolveWaiters(): void {
+    if (this.waiters.length === 0) return;
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const job of this.jobs) if (!job.spooled) oldest = Math.min(oldest, job.seq);
+    const spoolBusy = this.spoolWaiting || this.jobs.some((job) => job.spooled);
+    for (let index = this.waiters.length - 1; index >= 0; index--) {
+      const waiter = this.waiters[index];
+      if (waiter && waiter.upTo < oldest && !spoolBusy) {
+        this.waiters.splice(index, 1);
+        waiter.resolve();
+      }
+    }
+  }
+
+  // --- the pump: one conversation at a time, in order ---
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    const generation = this.generation;
+    try {
+      for (;;) {
+        const job = await this.nextJob(generation);
+        if (!job || generation !== this.generation) break;
+        await this.sendNextPart(job, generation);
+        if (generation !== this.generation) break;
+      }
+    } finally {
+      if (generation === this.generation) {
+        this.pumping = false;
+        this.options.mailer.release();
+        this.resolveWaiters();
+      }
+    }
+  }
+
+  /** The job whose next mail goes now, after any wait; undefined when nothing is left to send. */
+  private async nextJob(generation: number): Promise<Job | undefined> {
+    const { clock, retry } = this.options;
+    let heldBack = false;
+    for (;;) {
+      if (generation !== this.generation) return undefined;
+      const now = clock.now();
+      const crash = this.jobs.find((job) => job.urgent && !job.busy && !job.rendered);
+      if (crash) {
+        // A crash mail does not wait for a backoff or the rate limit, but after a failed
+        // conversation it waits `retry.minDelayMs`, so that a stream of crash entries during an
+        // outage cannot become a stream of connection attempts.
+        const ready = this.lastFailureAt === undefined ? now : this.lastFailureAt + retry.minDelayMs;
+        if (ready > now) {
+          await this.sleep(ready - now);
+          continue;
+        }
+        return this.mergeForCrash(crash);
+      }
+      if (this.spoolWaiting && !this.jobs.some((job) => job.spooled)) {
+        const mail = await this.claimSpooled();
+        if (generation !== this.generation) return undefined;
+        if (mail) this.jobs.unshift(this.spooledJob(mail));
+        continue;
+      }
+      const head = this.jobs[0];
+      if (!head) return undefined;
+      const wait = Math.max(
+        head.notBefore - now,
+        this.closing ? 0 : this.refusedUntil - now,
+        this.closing ? 0 : (this.limiter?.delayBeforeNext(now) ?? 0),
+      );
+      if (wait > 0) {
+        heldBack ||= head.notBefore <= now;
+        await this.sleep(wait);
+        continue;
+      }
+      if (!head.rendered && !head.spooled && (heldBack || this.closing || this.backlogged(now))) {
+        this.mergeAfter(head, heldBack && !this.closing);
+      }
+      return head;
+    }
+  }
+
+  private async claimSpooled(): Promise<SpooledPart | undefined> {
+    try {
+      const mail = await this.options.spool?.next();
+      if (!mail) this.spoolWaiting = false;
+      return mail;
+    } catch (error) {
+      this.spoolWaiting = false;
+      this.options.reporter.warn({ context: 'Could not read `spoolDir`', error, code: 'ESPOOL', count: 0 });
+      return undefined;
+    }
+  }
+
+  private spooledJob(mail: SpooledPart): Job {
+    return {
+      seq: 0,
+      entries: [],
+      start: 0,
+      held: 0,
+      bytes: 0,
+      urgent: false,
+      batches: 1,
+      failures: 0,
+      notBefore: 0,
+      rendered: { entries: [], parts: [mail], notices: [] },
+      partsSent: 0,
+      drops: undefined,
+      spooled: mail,
+      busy: false,
+    };
+  }
+
+  /** More mails wait than the rate limit allows now: sending them one by one would only fall behind. */
+  private backlogged(now: number): boolean {
+    if (!this.limiter) return false;
+    let waiting = 0;
+    for (const job of this.jobs) if (!job.rendered) waiting++;
+    return waiting > this.limiter.available(now);
+  }
+
+  /** Merges the unrendered batches after `head` into it, as far as one mail of `maxMailBytes` holds them. */
+  private mergeAfter(head: Job, heldByRateLimit: boolean): void {
+    const budget = this.options.maxMailBytes;
+    let bytes = this.mailBytesOf(head);
+    const merged: Job[] = [];
+    for (let index = 1; index < this.jobs.length; index++) {
+      const next = this.jobs[index];
+      if (!next || next.rendered || next.busy || next.urgent) break;
+      const nextBytes = this.mailBytesOf(next);
+      if (bytes + nextBytes > budget) break;
+      bytes += nextBytes;
+      merged.push(next);
+    }
+    if (merged.length === 0) return;
+    this.absorb(head, merged);
+    if (heldByRateLimit) this.mergedByRateLimit.add(head);
+  }
+
+  /** A crash mail takes every batch not yet rendered with it, in order, and goes first. */
+  private mergeForCrash(crash: Job): Job {
+    const merged = this.jobs.filter((job) => !job.rendered && !job.busy && !job.spooled);
+    const [first, ...rest] = merged;
+    if (!first) return crash;
+    this.absorb(first, rest);
+    first.urgent = true;
+    first.notBefore = 0;
+    this.jobs = [first, ...this.jobs.filter((job) => job !== first)];
+    return first;
+  }
+
+  /** Moves the live entries of `others` into `into`, in order, and takes them out of the queue. */
+  private absorb(into: Job, others: readonly Job[]): void {
+    if (others.length === 0) return;
+    const entries = liveEntries(into);
+    for (const other of others) {
+      for (let index = other.start; index < other.entries.length; index++) {
+        const entry = other.entries[index];
+        if (entry !== undefined) entries.push(entry);
+      }
+      into.held += other.held;
+      into.bytes += other.bytes;
+      into.batches += other.batches;
+      into.urgent ||= other.urgent;
+    }
+    into.entries = entries;
+    into.start = 0;
+    const gone = new Set(others);
+    this.jobs = this.jobs.filter((job) => !gone.has(job));
+  }
+
+  private mailBytesOf(job: Job): number {
+    let length = 0;
+    for (let index = job.start; index < job.entries.length; index++) length += lineLength(job.entries[index]) + 1;
+    return length * this.options.mailBytesPerLineByte;
+  }
+
+  private notices(job: Job): string[] {
+    const notices: string[] = [];
+    const drops = this.ledger.takeUnannounced();
+    if (drops.count > 0) {
+      job.drops = drops;
+      notices.push(dropNotice(drops));
+    }
+    if (job.batches > 1) notices.push(mergeNotice(job.batches, this.mergedByRateLimit.has(job)));
+    return notices;
+  }
+
+  /** Renders the job if it is not yet, and sends its next mail, retrying as the failure allows. */
+  private async sendNextPart(job: Job, generation: number): Promise<void> {
+    const { mailer, clock, retry, reporter, classify } = this.options;
+    job.busy = true;
+    try {
+      if (!job.rendered) {
+        const entries = liveEntries(job);
+        const notices = this.notices(job);
+        const parts = await this.options.render(entries, notices);
+        if (generation !== this.generation) return;
+        job.rendered = { entries, parts, notices };
+      }
+      const part = job.rendered.parts[job.partsSent];
+      if (!part) {
+        this.complete(job);
+        return;
+      }
+      let info: { messageId?: string } | undefined;
+      let failure: unknown;
+      let failed = false;
+      try {
+        info = await mailer.send(this.options.toMessage(part));
+      } catch (error) {
+        failed = true;
+        failure = error;
+      }
+      if (generation !== this.generation) return;
+      const now = clock.now();
+      if (!failed) {
+        this.limiter?.record(now);
+        this.lastFailureAt = undefined;
+        job.failures = 0;
+        job.partsSent++;
+        job.drops = undefined;
+        this.release(job, part.count);
+        this.ledger.mailed(part.count, job.spooled !== undefined);
+        reporter.mailSent(part.count, typeof info?.messageId === 'string' ? info.messageId : undefined);
+        if (job.partsSent >= job.rendered.parts.length) this.complete(job);
+        return;
+      }
+      this.lastFailureAt = now;
+      const kind = classify(failure);
+      if (kind === 'aborted') return;
+      if (kind === 'too-large' && part.count > 1 && !job.spooled) {
+        await this.splitPart(job, generation);
+        return;
+      }
+      if (kind === 'too-large') {
+        this.giveUpParts(job, 1, failure, 'The server refused a mail as too large');
+        return;
+      }
+      if (kind === 'transient') {
+        job.failures++;
+        if (job.failures < retry.attempts) {
+          this.ledger.retried();
+          job.notBefore = now + retryDelayMs(job.failures, retry);
+          return;
+        }
+      }
+      if (kind === 'refusal') this.refusedUntil = now + retry.maxDelayMs;
+      this.fail(job, failure, kind === 'transient');
+    } finally {
+      job.busy = false;
+    }
+  }
+
+  /** A part refused as too large goes again as two smaller mails. */
+  private async splitPart(job: Job, generation: number): Promise<void> {
+    const rendered = job.rendered;
+    if (!rendered) return;
+    let offset = 0;
+    for (let index = 0; index < job.partsSent; index++) offset += rendered.parts[index]?.count ?? 0;
+    const part = rendered.parts[job.partsSent];
+    if (!part) return;
+    const entries = rendered.entries.slice(offset, offset + part.count);
+    const half = Math.ceil(entries.length / 2);
+    const notices = job.partsSent === 0 ? rendered.notices : [];
+    const first = await this.options.render(entries.slice(0, half), notices);
+    const second = await this.options.render(entries.slice(half), []);
+    if (generation !== this.generation) return;
+    rendered.parts.splice(job.partsSent, 1, ...first, ...second);
+  }
+
+  /** Gives up `count` mails of the job, from the one being sent on. */
+  private giveUpParts(job: Job, count: number, error: unknown, context: string): void {
+    const parts = remainingParts(job).slice(0, count);
+    const entries = parts.reduce((sum, part) => sum + part.count, 0);
+    job.partsSent += parts.length;
+    this.release(job, entries);
+    this.announceLaterIfFirst(job);
+    this.ledger.gaveUp(entries, parts.length);
+    this.options.reporter.warn({ context: `${context}; gave up ${entryCount(entries)}`, error, count: entries });
+    if (job.rendered && job.partsSent >= job.rendered.parts.length) this.complete(job);
+  }
+
+  /** A permanent failure, or retries exhausted: spool what is left of the job, or give it up. */
+  private fail(job: Job, error: unknown, exhausted: boolean): void {
+    const { reporter, spool, retry } = this.options;
+    const parts = remainingParts(job);
+    const entries = parts.reduce((sum, part) => sum + part.count, 0);
+    const tries = exhausted ? ` after ${retry.attempts} tries` : '';
+    if (job.spooled) {
+      spool?.release(job.spooled);
+      this.spoolWaiting = false;
+      this.complete(job);
+      reporter.warn({
+        context: `Could not mail ${entryCount(job.spooled.count)} kept from an earlier run${tries}; they stay in \`spoolDir\``,
+        error,
+        count: job.spooled.count,
+      });
+      return;
+    }
+    this.release(job, entries);
+    if (exhausted && spool) {
+      const { spooled, lost } = this.spoolParts(parts);
+      if (spooled > 0) {
+        reporter.warn({
+          context: `Could not mail ${entryCount(spooled)}${tries}; kept in \`spoolDir\` for the next start`,
+          error,
+          count: spooled,
+        });
+      }
+      if (lost > 0) {
+        this.announceLaterIfFirst(job);
+        reporter.warn({ context: `Could not mail ${entryCount(lost)}${tries}`, error, count: lost });
+      }
+    } else {
+      this.announceLaterIfFirst(job);
+      this.ledger.gaveUp(entries, parts.length);
+      reporter.warn({ context: `Could not mail ${entryCount(entries)}${tries}`, error, count: entries });
+    }
+    this.complete(job);
+  }
+
+  private announceLaterIfFirst(job: Job): void {
+    if (job.drops) this.ledger.announceLater(job.drops);
+    job.drops = undefined;
+  }
+
+  /** Writes mails to the spool; what cannot be written is given up. Counted either way. */
+  private spoolParts(parts: readonly RenderedPart[]): { spooled: number; lost: number } {
+    let spooled = 0;
+    let lost = 0;
+    for (const part of parts) {
+      if (this.options.spool?.write(part)) {
+        spooled += part.count;
+        this.ledger.spooled(part.count, 1);
+      } else {
+        lost += part.count;
+        this.ledger.gaveUp(part.count, 1);
+      }
+    }
+    return { spooled, lost };
+  }
+
+  /** `entries` of the job reached their outcome: they are no longer held. */
+  private release(job: Job, entries: number): void {
+    if (job.spooled || entries === 0) return;
+    const bytes = entries >= job.held ? job.bytes : Math.round((job.bytes * entries) / job.held);
+    job.held -= entries;
+    job.bytes -= bytes;
+    this.queuedEntries -= entries;
+    this.queuedBytes -= bytes;
+  }
+
+  private complete(job: Job): void {
+    if (job.spooled && job.partsSent > 0) this.options.spool?.remove(job.spooled);
+    this.jobs = this.jobs.filter((candidate) => candidate !== job);
+    this.resolveWaiters();
+  }
+
+  // --- memory bound ---
+
+  /** Drops the oldest waiting entries until what is held fits, never from a mail being sent. */
+  private dropOverflow(): void {
+    const { maxBufferedBytes, maxBufferedEntries } = this.options;
+    const summary = emptyDropSummary();
+    const over = () =>
+      this.bufferBytes + this.queuedBytes > maxBufferedBytes ||
+      (maxBufferedEntries !== undefined && this.buffer.size + this.queuedEntries > maxBufferedEntries);
+    const note = (entry: LogEntry | undefined) => {
+      summary.count++;
+      const timestamp = timestampOf(entry);
+      summary.first ??= timestamp;
+      summary.last = timestamp ?? summary.last;
+    };
+    for (const job of this.jobs) {
+      if (!over()) break;
+      if (job.rendered || job.busy || job.urgent || job.spooled) continue;
+      while (job.start < job.entries.length && over()) {
+        const entry = job.entries[job.start];
+        job.entries[job.start] = undefined;
+        job.start++;
+        const bytes = entry === undefined ? 0 : estimateEntryBytes(entry);
+        job.held--;
+        job.bytes -= bytes;
+        this.queuedBytes -= bytes;
+        this.queuedEntries--;
+        note(entry);
+      }
+    }
+    this.jobs = this.jobs.filter((job) => job.spooled || job.rendered || job.start < job.entries.length);
+    while (over()) {
+      const entry = this.buffer.dropOldest();
+      if (entry === undefined) break;
+      this.bufferBytes -= estimateEntryBytes(entry);
+      note(entry);
+    }
+    if (summary.count === 0) return;
+    if (this.ledger.dropped(summary)) this.reportDrops();
+    this.resolveWaiters();
+  }
+
+  private reportDrops(): void {
+    const outage = this.lastFailureAt !== undefined;
+    const why = outage
+      ? 'mail cannot be sent now'
+      : this.limiter
+        ? 'entries are logged faster than `rateLimit` lets mail carry them'
+        : 'entries are logged faster than the server accepts them';
+    const count = this.ledger.droppedThisEpisode;
+    this.options.reporter.warn({
+      context: `More was waiting than \`maxBufferedBytes\` (${this.options.maxBufferedBytes}) allows, because ${why}: the oldest waiting entries are being dropped, ${count} so far; the next mail says how many`,
+      code: 'EOVERFLOW',
+      count,
+    });
+  }
+
+  // --- shutdown ---
+
+  /**
+   * Gives up every mail not yet delivered, the one being sent included: its conversation is
+   * ended first, so that nothing reported as spooled or given up is sent afterwards.
+   */
+  private abandon(code: string, when: string): void {
+    const jobs = this.jobs;
+    this.generation++;
+    this.pumping = false;
+    this.jobs = [];
+    this.options.mailer.abort();
+    this.wake();
+    let spooled = 0;
+    let lost = 0;
+    for (const job of jobs) {
+      if (job.spooled) {
+        this.options.spool?.release(job.spooled);
+        continue;
+      }
+      const parts = job.rendered ? remainingParts(job) : this.renderNow(job);
+      const count = parts.reduce((sum, part) => sum + part.count, 0);
+      if (count === 0) continue;
+      if (this.options.spool) {
+        const outcome = this.spoolParts(parts);
+        spooled += outcome.spooled;
+        lost += outcome.lost;
+      } else {
+        lost += count;
+        this.ledger.gaveUp(count, parts.length);
+      }
+      if (job.drops && count > 0) this.ledger.announceLater(job.drops);
+    }
+    this.spoolWaiting = false;
+    this.queuedBytes = 0;
+    this.queuedEntries = 0;
+    if (spooled > 0) {
+      this.options.reporter.warn({
+        context: `${notDelivered(spooled, when)}; kept in \`spoolDir\` for the next start`,
+        code,
+        count: spooled,
+      });
+    }
+    if (lost > 0) this.options.reporter.warn({ context: notDelivered(lost, when), code, count: lost });
+    this.resolveWaiters();
+  }
+
+  private renderNow(job: Job): RenderedPart[] {
+    const entries = liveEntries(job);
+    if (entries.length === 0) return [];
+    return this.options.renderNow(entries, this.notices(job));
+  }
+
+  // --- time ---
+
+  private startIntervalTimer(): void {
+    const dueAt = this.buffer.dueAt;
+    if (dueAt === undefined) return;
+    const { clock } = this.options;
+    this.intervalTimer = clock.setTimeout(
+      () => {
+        this.intervalTimer = undefined;
+        const batch = this.buffer.takeDue(clock.now());
+        if (batch) this.enqueue(batch, false);
+        else this.startIntervalTimer();
+      },
+      Math.min(MAX_TIMER_MS, Math.max(0, dueAt - clock.now())),
+    );
+  }
+
+  private stopIntervalTimer(): void {
+    if (this.intervalTimer === undefined) return;
+    this.options.clock.clearTimeout(this.intervalTimer);
+    this.intervalTimer = undefined;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.options.clock.clearTimeout(timer);
+        if (this.wakeUp === done) this.wakeUp = undefined;
+        resolve();
+      };
+      // While closing, the wait is part of the shutdown and must keep the process alive.
+      const timer = this.options.clock.setTimeout(done, Math.min(MAX_TIMER_MS, ms), this.closing);
+      this.wakeUp = done;
+    });
+  }
+
+  private wake(): void {
+    this.wakeUp?.();
+  }
+}
