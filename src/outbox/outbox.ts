@@ -125,8 +125,10 @@ export class Outbox {
   private closing = false;
   private wakeUp: (() => void) | undefined;
   private refusedUntil = 0;
-  /** When the last conversation failed; a crash mail retries no sooner than `retry.minDelayMs` after. */
+  /** When the last conversation failed: drops during an outage say so. */
   private lastFailureAt: number | undefined;
+  /** When a crash mail last went without waiting; the next one waits `retry.minDelayMs` after it. */
+  private lastCrashAt: number | undefined;
   /** Mails of earlier runs may still be waiting in the spool. */
   private spoolWaiting: boolean;
   private readonly waiters: Array<{ upTo: number; resolve: () => void }> = [];
@@ -319,14 +321,15 @@ export class Outbox {
       const now = clock.now();
       const crash = this.jobs.find((job) => job.urgent && !job.busy && !job.rendered);
       if (crash) {
-        // A crash mail does not wait for a backoff or the rate limit, but after a failed
-        // conversation it waits `retry.minDelayMs`, so that a stream of crash entries during an
-        // outage cannot become a stream of connection attempts.
-        const ready = this.lastFailureAt === undefined ? now : this.lastFailureAt + retry.minDelayMs;
+        // A crash mail does not wait for a backoff or the rate limit, but the next one waits
+        // `retry.minDelayMs`, so that a stream of crash entries during an outage cannot become a
+        // stream of connection attempts.
+        const ready = this.lastCrashAt === undefined ? now : this.lastCrashAt + retry.minDelayMs;
         if (ready > now) {
           await this.sleep(ready - now);
           continue;
         }
+        this.lastCrashAt = now;
         return this.mergeForCrash(crash);
       }
       if (this.spoolWaiting && !this.jobs.some((job) => job.spooled)) {
@@ -347,7 +350,7 @@ export class Outbox {
         await this.sleep(wait);
         continue;
       }
-      if (!head.rendered && !head.spooled && (heldBack || this.closing || this.backlogged(now))) {
+      if (!head.rendered && !head.spooled && (heldBack || this.closing)) {
         this.mergeAfter(head, heldBack && !this.closing);
       }
       return head;
@@ -383,14 +386,6 @@ export class Outbox {
       spooled: mail,
       busy: false,
     };
-  }
-
-  /** More mails wait than the rate limit allows now: sending them one by one would only fall behind. */
-  private backlogged(now: number): boolean {
-    if (!this.limiter) return false;
-    let waiting = 0;
-    for (const job of this.jobs) if (!job.rendered) waiting++;
-    return waiting > this.limiter.available(now);
   }
 
   /** Merges the unrendered batches after `head` into it, as far as one mail of `maxMailBytes` holds them. */

@@ -2,7 +2,7 @@ import type { RateLimitOptions } from '../options';
 
 /**
  * At most `mails` sends in any `perMs` window, paced so that a backlog does not spend the whole
- * window at once and then wait for it to pass. A quarter of the window's mails may go at once (the
+ * window at once and then wait for it to pass. Half of the window's mails may go at once (the
  * first mails of an incident are not delayed); after that mails are spaced evenly. A token bucket
  * with room for `burst` tokens and a refill of `mails - burst` per window never allows more than
  * `mails` in any window; the sliding window is kept as well, as the guarantee. Pure: the time is
@@ -16,7 +16,7 @@ export class RateLimiter {
   private updatedAt: number | undefined;
 
   constructor(private readonly limit: RateLimitOptions) {
-    this.burst = Math.max(1, Math.floor(limit.mails / 4));
+    this.burst = Math.max(1, Math.floor(limit.mails / 2));
     this.refillPerMs = Math.max(1, limit.mails - this.burst) / limit.perMs;
     this.tokens = this.burst;
   }
@@ -39,13 +39,6 @@ export class RateLimiter {
       windowWait = Math.max(0, oldest + this.limit.perMs - now);
     }
     return Math.max(bucketWait, windowWait);
-  }
-
-  /** How many sends are allowed at `now` without waiting. */
-  available(now: number): number {
-    this.refill(now);
-    this.forget(now);
-    return Math.max(0, Math.min(Math.floor(this.tokens), this.limit.mails - this.sentAt.length));
   }
 
   private refill(now: number): void {

@@ -1,0 +1,193 @@
+import type { LogEntry, MailMessage } from '../../src/options';
+import { Ledger, type TransportStats } from '../../src/outbox/ledger';
+import { Outbox, type OutboxOptions } from '../../src/outbox/outbox';
+import type { FailureKind, Problem, RenderedPart, SpooledPart } from '../../src/outbox/ports';
+import { ManualClock } from './manual-clock';
+
+const MESSAGE = Symbol.for('message');
+
+/** An entry as the transport's format leaves it: the rendered line under Symbol.for('message'). */
+export function entry(text: string, extra: Record<string, unknown> = {}): LogEntry {
+  return { level: 'info', message: text, [MESSAGE]: text, ...extra } as LogEntry;
+}
+
+export function crashEntry(text: string): LogEntry {
+  return entry(text, { level: 'error', exception: true });
+}
+
+/** A send the test settles by hand. */
+export interface PendingSend {
+  message: MailMessage;
+  accept(): void;
+  fail(error: unknown): void;
+}
+
+/**
+ * A mailer whose every send waits for the test to accept or fail it, so that the outbox's policy
+ * can be driven step by step; `abort()` fails the send in progress as the mail layer does.
+ */
+export class ScriptedMailer {
+  readonly sends: PendingSend[] = [];
+  readonly delivered: MailMessage[] = [];
+  aborts = 0;
+  releases = 0;
+  private readonly waiters: Array<() => void> = [];
+
+  send(message: MailMessage): Promise<{ messageId?: string }> {
+    return new Promise((resolve, reject) => {
+      const pending: PendingSend = {
+        message,
+        accept: () => {
+          this.sends.splice(this.sends.indexOf(pending), 1);
+          this.delivered.push(message);
+          resolve({ messageId: `<${this.delivered.length}@test>` });
+        },
+        fail: (error) => {
+          this.sends.splice(this.sends.indexOf(pending), 1);
+          reject(error);
+        },
+      };
+      this.sends.push(pending);
+      this.waiters.splice(0).forEach((wake) => wake());
+    });
+  }
+
+  abort(): void {
+    this.aborts++;
+    for (const pending of [...this.sends]) pending.fail(Object.assign(new Error('aborted'), { code: 'EABORTED' }));
+  }
+
+  release(): void {
+    this.releases++;
+  }
+
+  /** The send in progress, once there is one. */
+  async next(): Promise<PendingSend> {
+    for (;;) {
+      const pending = this.sends[0];
+      if (pending) return pending;
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  /** The entry lines of a delivered mail, notices left out. */
+  static lines(message: MailMessage | undefined): string[] {
+    return (message?.text ?? '').split('\n').filter((line) => line !== '' && !line.startsWith('[winston-buffered-mail]'));
+  }
+}
+
+/** Errors shaped like nodemailer's, by kind. */
+export const failures: Record<FailureKind, unknown> = {
+  transient: Object.assign(new Error('451 try later'), { responseCode: 451 }),
+  permanent: Object.assign(new Error('550 no'), { responseCode: 550 }),
+  refusal: Object.assign(new Error('535 bad login'), { code: 'EAUTH', responseCode: 535 }),
+  'too-large': Object.assign(new Error('552 too big'), { responseCode: 552 }),
+  aborted: Object.assign(new Error('aborted'), { code: 'EABORTED' }),
+};
+
+function classify(error: unknown): FailureKind {
+  for (const [kind, sample] of Object.entries(failures)) if (sample === error) return kind as FailureKind;
+  return 'transient';
+}
+
+/** A spool in memory, shaped like the real one. */
+export class MemorySpool {
+  readonly written: RenderedPart[] = [];
+  readonly waiting: SpooledPart[] = [];
+  readonly removed: string[] = [];
+  readonly released: string[] = [];
+  writable = true;
+
+  write(mail: RenderedPart): boolean {
+    if (this.writable) this.written.push(mail);
+    return this.writable;
+  }
+
+  next(): Promise<SpooledPart | undefined> {
+    return Promise.resolve(this.waiting.shift());
+  }
+
+  remove(mail: SpooledPart): void {
+    this.removed.push(mail.file);
+  }
+
+  release(mail: SpooledPart): void {
+    this.released.push(mail.file);
+  }
+}
+
+/** Renders one line per entry, splitting every `perMail` entries, as the render layer would by size. */
+function renderLines(perMail: number) {
+  return (entries: readonly LogEntry[], notices: readonly string[]): RenderedPart[] => {
+    const parts: RenderedPart[] = [];
+    for (let start = 0; start < entries.length; start += perMail) {
+      const slice = entries.slice(start, start + perMail);
+      const lines = slice.map((item) => String(item[MESSAGE]));
+      parts.push({
+        count: slice.length,
+        subject: `${slice.length} entries`,
+        text: `${[...(start === 0 ? notices : []), ...lines].join('\n')}\n`,
+      });
+    }
+    return parts;
+  };
+}
+
+/** An outbox on a manual clock with a scripted mailer, recording what it reports. */
+export function scriptedOutbox(overrides: Partial<OutboxOptions> & { perMail?: number } = {}) {
+  const clock = new ManualClock();
+  const mailer = new ScriptedMailer();
+  const ledger = new Ledger();
+  const problems: Problem[] = [];
+  const sent: number[] = [];
+  const { perMail = 1_000_000, ...options } = overrides;
+  const render = renderLines(perMail);
+  const outbox = new Outbox({
+    clock,
+    mailer,
+    spool: undefined,
+    reporter: { warn: (problem) => problems.push(problem), mailSent: (count) => sent.push(count) },
+    ledger,
+    render: (entries, notices) => Promise.resolve(render(entries, notices)),
+    renderNow: render,
+    toMessage: (part) => ({ from: 'a@example.com', to: ['b@example.com'], subject: part.subject, text: part.text }),
+    classify,
+    capacity: 10,
+    mode: 'batch',
+    flushIntervalMs: undefined,
+    isTrigger: (item) => item.exception === true,
+    isCrash: (item) => item.exception === true,
+    retry: { attempts: 3, minDelayMs: 1000, maxDelayMs: 8000 },
+    rateLimit: undefined,
+    maxBufferedBytes: 64 * 1024 * 1024,
+    maxBufferedEntries: undefined,
+    maxMailBytes: 4 * 1024 * 1024,
+    mailBytesPerLineByte: 1,
+    ...options,
+  });
+  const stats = () => ledger.snapshot(outbox.pendingEntries, outbox.pendingBytes);
+  return { outbox, clock, mailer, ledger, problems, sent, stats };
+}
+
+/** Lets promise callbacks and setImmediate turns run. */
+export async function settle(turns = 3): Promise<void> {
+  for (let turn = 0; turn < turns; turn++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Every accepted entry is mailed, given up, spooled, dropped, context-discarded or pending: the
+ * identity `stats()` promises, asserted at the end of every delivery test.
+ */
+export function expectEveryEntryAccounted(stats: TransportStats): void {
+  const outcomes =
+    stats.entriesMailed +
+    stats.entriesGivenUp +
+    stats.entriesSpooled +
+    stats.entriesDropped +
+    stats.entriesContextDiscarded +
+    stats.entriesPending;
+  expect({ entriesLogged: stats.entriesLogged, outcomes }).toEqual({
+    entriesLogged: stats.entriesLogged,
+    outcomes: stats.entriesLogged,
+  });
+}
