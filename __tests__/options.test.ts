@@ -127,7 +127,37 @@ describe('configuration errors are thrown by the constructor and name the option
       'negative socket timeout',
       { ...valid, smtp: { ...smtp, socketTimeoutMs: -1 } },
       RangeError,
-      'Expected `smtp.socketTimeoutMs` to be a positive integer, got `-1` (number)',
+      'Expected `smtp.socketTimeoutMs` to be a whole number of milliseconds from 1 to 2147483647 (about 24.8 days, the longest a Node.js timer waits), got `-1` (number)',
+    ],
+    [
+      'closeTimeoutMs beyond what a timer can wait',
+      { ...valid, closeTimeoutMs: Number.MAX_SAFE_INTEGER },
+      RangeError,
+      `Expected \`closeTimeoutMs\` to be a whole number of milliseconds from 1 to 2147483647 (about 24.8 days, the longest a Node.js timer waits), got \`${Number.MAX_SAFE_INTEGER}\` (number)`,
+    ],
+    [
+      'a 30-day flushIntervalMs',
+      { ...valid, flushIntervalMs: 30 * 24 * 3600 * 1000 },
+      RangeError,
+      'Expected `flushIntervalMs` to be a whole number of milliseconds from 1 to 2147483647 (about 24.8 days, the longest a Node.js timer waits), got `2592000000` (number)',
+    ],
+    [
+      'retry.maxDelayMs beyond what a timer can wait',
+      { ...valid, retry: { maxDelayMs: 2 ** 31 } },
+      RangeError,
+      'Expected `retry.maxDelayMs` to be a whole number of milliseconds from 1 to 2147483647 (about 24.8 days, the longest a Node.js timer waits), got `2147483648` (number)',
+    ],
+    [
+      'rateLimit.perMs beyond what a timer can wait',
+      { ...valid, rateLimit: { mails: 1, perMs: 2 ** 32 } },
+      RangeError,
+      'Expected `rateLimit.perMs` to be a whole number of milliseconds from 1 to 2147483647 (about 24.8 days, the longest a Node.js timer waits), got `4294967296` (number)',
+    ],
+    [
+      'maxBufferedBytes too small',
+      { ...valid, maxBufferedBytes: 1000 },
+      RangeError,
+      'Expected `maxBufferedBytes` to be an integer of at least 65536, got `1000` (number)',
     ],
     [
       'unknown TLS version',
@@ -163,7 +193,7 @@ describe('configuration errors are thrown by the constructor and name the option
       'rateLimit without perMs',
       { ...valid, rateLimit: { mails: 5 } },
       TypeError,
-      'Expected `rateLimit.perMs` to be a positive integer, got `undefined` (undefined)',
+      'Expected `rateLimit.perMs` to be a whole number of milliseconds, got `undefined` (undefined)',
     ],
     [
       'context mode without flushLevel',

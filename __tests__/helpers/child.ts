@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 export interface ChildResult {
+  pid: number | undefined;
   status: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
@@ -28,6 +29,6 @@ export function runNode(args: string[], env: Record<string, string> = {}): Promi
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.on('error', reject);
-    child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
+    child.on('close', (status, signal) => resolve({ pid: child.pid, status, signal, stdout, stderr }));
   });
 }

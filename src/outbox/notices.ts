@@ -10,9 +10,9 @@ function wasOrWere(count: number): string {
 }
 
 /** The first line of the mail that follows dropped entries. */
-export function dropNotice(dropped: DropSummary): string {
+export function dropNotice(dropped: DropSummary, limit: string): string {
   const when = dropped.first && dropped.last ? `, logged between ${dropped.first} and ${dropped.last}` : '';
-  return `[winston-buffered-mail] ${entryCount(dropped.count)} ${wasOrWere(dropped.count)} dropped${when}: more was waiting than \`maxBufferedBytes\` allows.`;
+  return `[winston-buffered-mail] ${entryCount(dropped.count)} ${wasOrWere(dropped.count)} dropped${when}: more was waiting than \`${limit}\` allows.`;
 }
 
 /** The line that says a mail holds several batches. */

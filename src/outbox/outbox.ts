@@ -133,6 +133,8 @@ export class Outbox {
   private spoolWaiting: boolean;
   private readonly waiters: Array<{ upTo: number; resolve: () => void }> = [];
   private readonly mergedByRateLimit = new WeakSet<Job>();
+  /** The bound that made entries drop last: the notice and the warning name it. */
+  private dropLimit = 'maxBufferedBytes';
 
   constructor(private readonly options: OutboxOptions) {
     this.ledger = options.ledger;
@@ -340,19 +342,15 @@ export class Outbox {
       }
       const head = this.jobs[0];
       if (!head) return undefined;
-      const wait = Math.max(
-        head.notBefore - now,
-        this.closing ? 0 : this.refusedUntil - now,
-        this.closing ? 0 : (this.limiter?.delayBeforeNext(now) ?? 0),
-      );
+      const limited = Math.max(this.refusedUntil - now, this.limiter?.delayBeforeNext(now) ?? 0);
+      const wait = Math.max(head.notBefore - now, this.closing ? 0 : limited);
       if (wait > 0) {
         heldBack ||= head.notBefore <= now;
         await this.sleep(wait);
         continue;
       }
-      if (!head.rendered && !head.spooled && (heldBack || this.closing)) {
-        this.mergeAfter(head, heldBack && !this.closing);
-      }
+      // What waited for the rate limit, or would wait for it but shutdown does not, goes as one mail.
+      if (!head.rendered && !head.spooled && (heldBack || limited > 0)) this.mergeAfter(head, true);
       return head;
     }
   }
@@ -449,7 +447,7 @@ export class Outbox {
     const drops = this.ledger.takeUnannounced();
     if (drops.count > 0) {
       job.drops = drops;
-      notices.push(dropNotice(drops));
+      notices.push(dropNotice(drops, this.dropLimit));
     }
     if (job.batches > 1) notices.push(mergeNotice(job.batches, this.mergedByRateLimit.has(job)));
     return notices;
@@ -632,9 +630,11 @@ export class Outbox {
   private dropOverflow(): void {
     const { maxBufferedBytes, maxBufferedEntries } = this.options;
     const summary = emptyDropSummary();
-    const over = () =>
-      this.bufferBytes + this.queuedBytes > maxBufferedBytes ||
-      (maxBufferedEntries !== undefined && this.buffer.size + this.queuedEntries > maxBufferedEntries);
+    const overBytes = () => this.bufferBytes + this.queuedBytes > maxBufferedBytes;
+    const overEntries = () =>
+      maxBufferedEntries !== undefined && this.buffer.size + this.queuedEntries > maxBufferedEntries;
+    const over = () => overBytes() || overEntries();
+    this.dropLimit = overBytes() ? 'maxBufferedBytes' : 'maxBufferedEntries';
     const note = (entry: LogEntry | undefined) => {
       summary.count++;
       const timestamp = timestampOf(entry);
@@ -677,7 +677,7 @@ export class Outbox {
         : 'entries are logged faster than the server accepts them';
     const count = this.ledger.droppedThisEpisode;
     this.options.reporter.warn({
-      context: `More was waiting than \`maxBufferedBytes\` (${this.options.maxBufferedBytes}) allows, because ${why}: the oldest waiting entries are being dropped, ${count} so far; the next mail says how many`,
+      context: `More was waiting than \`${this.dropLimit}\` (${this.dropLimit === 'maxBufferedBytes' ? this.options.maxBufferedBytes : this.options.maxBufferedEntries}) allows, because ${why}: the oldest waiting entries are being dropped, ${count} so far; the next mail says how many`,
       code: 'EOVERFLOW',
       count,
     });
