@@ -14,7 +14,7 @@ import {
   type ResolvedOptions,
 } from './options';
 import { dropNotice, NPM_LEVELS, renderBatch, timestampOf, type DropSummary } from './render';
-import { Spool, type SpooledMail } from './spool';
+import { Spool, type ClaimedMail, type SpooledMail } from './spool';
 
 /** Sent with the `'mail'` event once the server accepted a mail. */
 export interface MailSentInfo {
@@ -142,7 +142,9 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
     this.mailer = createMailer(settings);
     const spoolDir = settings.spoolDir;
     this.spool =
-      spoolDir === undefined ? undefined : new Spool(spoolDir, (error) => this.warn(error, 0, 'Spool', 'ESPOOL'));
+      spoolDir === undefined
+        ? undefined
+        : new Spool(spoolDir, { warn: (error) => this.warn(error, 0, 'Spool', 'ESPOOL') });
     this.delivery = new Delivery({
       mailer: this.mailer,
       clock: this.clock,
@@ -348,7 +350,7 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
         ...(html !== undefined && { html }),
         ...(attachments && { attachments }),
       };
-      if (this.spool.write(mail) === undefined) {
+      if (!this.spool.write(mail)) {
         this.delivery.noteDropped(dropped);
         return false;
       }
@@ -358,8 +360,9 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
     return true;
   }
 
-  private resendSpooled(): void {
-    const mails = this.spool?.claimAll() ?? [];
+  private async resendSpooled(): Promise<void> {
+    const mails: ClaimedMail[] = [];
+    for (let mail = await this.spool?.next(); mail; mail = await this.spool?.next()) mails.push(mail);
     if (mails.length > 0) this.delivery.submitSpooled(mails);
   }
 
