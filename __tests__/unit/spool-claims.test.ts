@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
@@ -175,6 +175,16 @@ describe('claims left by other runs', () => {
       [dead, restarted, legacy].map((name) => expect.stringContaining(`Removed "${name}"`) as unknown).sort(),
     );
     expect(existsSync(join(folder.dir, live))).toBe(true);
+  });
+
+  test('something else under the name of a temporary file of a run that ended is left alone', async () => {
+    const name = formatTemporaryName(mailName(1), { ...earlierIncarnation(), pid: DEAD_PID }, '5'.repeat(32));
+    symlinkSync('/etc/hostname', join(folder.dir, name));
+    await expect(folder.open().next()).resolves.toBeUndefined();
+    expect(lstatSync(join(folder.dir, name)).isSymbolicLink()).toBe(true);
+    expect(folder.messages()).toEqual([
+      `Skipped "${name}" in \`spoolDir\` ${folder.dir}: not a file this user wrote; left alone`,
+    ]);
   });
 
   test('a mail file is whole before it has its name: no temporary file is ever read as a mail', async () => {

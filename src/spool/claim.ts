@@ -32,8 +32,11 @@ export type SpoolName =
 export type ClaimVerdict =
   { readonly kind: 'own' } | { readonly kind: 'live' } | { readonly kind: 'abandoned'; readonly reason: string };
 
+/** How the name of a mail waiting to be sent ends. */
 export const MAIL_SUFFIX = '.mail.json';
+/** Added to the name of a file that was read but is not a mail of ours. */
 export const DAMAGED_SUFFIX = '.damaged';
+/** Added to the name of a file that was not read: not a regular file of ours, or too large. */
 export const REJECTED_SUFFIX = '.rejected';
 
 const RUN_FIELDS = String.raw`([A-Za-z0-9_-]{16})\.(\d{1,10})\.(\d{1,10})\.([0-9a-f]{16})\.(\d{1,16})`;

@@ -91,7 +91,7 @@ function describeType(stats: Stats): string {
 }
 
 /** Why a file must not be read, judged on the opened file itself; undefined when it may be read. */
-export function refuseToRead(stats: Stats, limits: ReadLimits): string | undefined {
+function refuseToRead(stats: Stats, limits: ReadLimits): string | undefined {
   if (!stats.isFile()) return `${describeType(stats)}, not a regular file`;
   if (limits.uid !== undefined && stats.uid !== limits.uid) {
     return `owned by uid ${stats.uid}, not by this user (uid ${limits.uid})`;

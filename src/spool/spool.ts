@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { renameSync } from 'node:fs';
 import { lstat, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
   DAMAGED_SUFFIX,
+  MAIL_SUFFIX,
   REJECTED_SUFFIX,
   currentRun,
   formatClaimName,
@@ -56,11 +58,11 @@ export interface SpoolOptions {
   now?: () => number;
 }
 
-/** @default 64 MiB */
+/** The default `maxFileBytes`, in bytes: 64 MiB. */
 export const DEFAULT_MAX_SPOOL_FILE_BYTES = 64 * 1024 * 1024;
-/** @default 1 hour */
+/** The default `staleClaimMs`, in ms: 1 hour. */
 export const DEFAULT_STALE_CLAIM_MS = 60 * 60 * 1000;
-/** @default 30 s */
+/** The default `relistIntervalMs`, in ms: 30 s. */
 export const DEFAULT_RELIST_INTERVAL_MS = 30 * 1000;
 
 interface Candidate {
@@ -140,29 +142,29 @@ export class Spool {
    * Synchronous, so that it works while the process exits.
    */
   write(mail: SpooledMail): boolean {
-    let temporary: string | undefined;
+    let written: string | undefined;
     try {
       const verdict = prepareFolderSync(this.dir, currentUid());
       this.reportConcerns(verdict);
       if (verdict.refusal !== undefined) throw new Error(verdict.refusal);
       const nowMs = this.now();
       const content = serializeMail(mail, nowMs);
-      if (Buffer.byteLength(content) > this.maxFileBytes) {
-        throw new Error(
-          `the mail takes ${Buffer.byteLength(content)} bytes, more than \`maxFileBytes\` (${this.maxFileBytes})`,
-        );
+      const contentBytes = Buffer.byteLength(content);
+      if (contentBytes > this.maxFileBytes) {
+        throw new Error(`the mail takes ${contentBytes} bytes, more than \`maxFileBytes\` (${this.maxFileBytes})`);
       }
       sequence = (sequence + 1) % 1_000_000;
-      const base = `${String(Math.max(0, Math.floor(nowMs))).padStart(13, '0')}-${String(sequence).padStart(6, '0')}-${randomBytes(4).toString('hex')}.mail.json`;
-      temporary = join(this.dir, formatTemporaryName(base, this.run, randomBytes(16).toString('hex')));
+      const time = String(Math.max(0, Math.floor(nowMs))).padStart(13, '0');
+      const base = `${time}-${String(sequence).padStart(6, '0')}-${randomBytes(4).toString('hex')}${MAIL_SUFFIX}`;
+      const temporary = join(this.dir, formatTemporaryName(base, this.run, randomBytes(16).toString('hex')));
       writeNewFileSync(temporary, content);
-      renameIfPresentSync(temporary, join(this.dir, base));
-      temporary = undefined;
+      written = temporary;
+      renameSync(temporary, join(this.dir, base));
       this.keptForNextRun.add(base);
       this.writeFailing = false;
       return true;
     } catch (error) {
-      if (temporary !== undefined) this.tryRemove(temporary);
+      if (written !== undefined) this.tryRemove(written);
       if (!this.writeFailing) {
         this.warn(
           spoolWarning(`Could not write an undelivered mail to \`spoolDir\` ${this.dir}: ${reasonOf(error)}`, error),
@@ -294,19 +296,27 @@ export class Spool {
     }
     // A rename keeps the mtime of the write but sets the ctime: the later of the two is when the
     // file was last claimed, and a claimer sets the mtime too where a rename does not.
-    return judgeClaim(candidate.owner, {
+    const verdict = judgeClaim(candidate.owner, {
       self: this.run,
       claimedAtMs: Math.max(stats.mtimeMs, stats.ctimeMs),
       nowMs: this.now(),
       staleClaimMs: this.staleClaimMs,
       isAlive: isProcessAlive,
     });
+    return { verdict, stats };
   }
 
   private async removeIfAbandoned(temporary: Candidate): Promise<void> {
     if (!temporary.owner) return;
-    const verdict = await this.judge({ ...temporary, owner: temporary.owner });
-    if (verdict?.kind !== 'abandoned') return;
+    const judged = await this.judge({ ...temporary, owner: temporary.owner });
+    if (judged?.verdict.kind !== 'abandoned') return;
+    const { verdict, stats } = judged;
+    const uid = currentUid();
+    // Only a half-written mail of ours is removed; anything else under such a name may be someone's.
+    if (!stats.isFile() || (uid !== undefined && stats.uid !== uid)) {
+      this.passOver(temporary.name, 'not a file this user wrote; left alone');
+      return;
+    }
     try {
       await unlink(join(this.dir, temporary.name));
     } catch (error) {
@@ -323,7 +333,7 @@ export class Spool {
   private async claim(candidate: Candidate): Promise<ClaimedMail | undefined> {
     let takeover: string | undefined;
     if (candidate.owner) {
-      const verdict = await this.judge({ ...candidate, owner: candidate.owner });
+      const verdict = (await this.judge({ ...candidate, owner: candidate.owner }))?.verdict;
       if (verdict?.kind !== 'abandoned') return undefined;
       takeover = verdict.reason;
     }
