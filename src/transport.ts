@@ -227,17 +227,11 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
   }
 
   private openSpool(dir: string): OutboxSpool {
-    const spool = new Spool(dir, (error) => this.warn({ context: 'Spool', error, code: 'ESPOOL', count: 0 }));
-    let claimed: ReturnType<Spool['claimAll']> | undefined;
-    return {
-      write: (mail) => spool.write(mail) !== undefined,
-      next: () => {
-        claimed ??= spool.claimAll();
-        return Promise.resolve(claimed.shift());
-      },
-      remove: (mail) => spool.remove(mail),
-      release: (mail) => spool.release(mail),
-    };
+    return new Spool(dir, {
+      warn: (error) => this.warn({ context: error.message, code: error.code ?? 'ESPOOL', count: 0 }),
+      // A spooled mail holds at most one mail of `maxMailBytes`; anything much bigger is not ours.
+      maxFileBytes: 4 * this.settings.maxMailBytes + 1024 * 1024,
+    });
   }
 
   private startWatchingExit(): void {
