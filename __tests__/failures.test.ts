@@ -47,7 +47,9 @@ describe('delivery failures', () => {
     const warnings = result.stderr.split('\n').filter((line) => line.includes('WinstonBufferedMailWarning'));
     expect(warnings).toEqual([
       expect.stringMatching(
-        new RegExp(`^\\(node:\\d+\\) \\[ESOCKET\\] WinstonBufferedMailWarning: Could not mail 2 log entries after 2 tries: .*ECONNREFUSED 127\\.0\\.0\\.1:${port}`),
+        new RegExp(
+          `^\\(node:\\d+\\) \\[ESOCKET\\] WinstonBufferedMailWarning: Could not mail 2 log entries after 2 tries: .*ECONNREFUSED 127\\.0\\.0\\.1:${port}`,
+        ),
       ),
     ]);
     expect(result.stderr).not.toContain('S3cret-pass');

@@ -5,7 +5,13 @@ import { systemClock } from './clock';
 import { unwatchExit, watchExit, type ExitAware } from './exit-hook';
 import { defaultLineFormat } from './line-format';
 import { createMailer, isRefusal, isTransientFailure, sanitizeError, secretForms, type SmtpError } from './mailer';
-import { resolveOptions, type BufferedMailTransportOptions, type LogEntry, type MailMessage, type ResolvedOptions } from './options';
+import {
+  resolveOptions,
+  type BufferedMailTransportOptions,
+  type LogEntry,
+  type MailMessage,
+  type ResolvedOptions,
+} from './options';
 import { Ledger, type TransportStats } from './outbox/ledger';
 import { Outbox } from './outbox/outbox';
 import type { FailureKind, OutboxSpool, Problem, RenderedPart } from './outbox/ports';

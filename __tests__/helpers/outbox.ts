@@ -72,7 +72,9 @@ export class ScriptedMailer {
 
   /** The entry lines of a delivered mail, notices left out. */
   static lines(message: MailMessage | undefined): string[] {
-    return (message?.text ?? '').split('\n').filter((line) => line !== '' && !line.startsWith('[winston-buffered-mail]'));
+    return (message?.text ?? '')
+      .split('\n')
+      .filter((line) => line !== '' && !line.startsWith('[winston-buffered-mail]'));
   }
 }
 
