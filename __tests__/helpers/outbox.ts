@@ -8,7 +8,7 @@ const MESSAGE = Symbol.for('message');
 
 /** An entry as the transport's format leaves it: the rendered line under Symbol.for('message'). */
 export function entry(text: string, extra: Record<string, unknown> = {}): LogEntry {
-  return { level: 'info', message: text, [MESSAGE]: text, ...extra } as LogEntry;
+  return { level: 'info', message: text, [MESSAGE]: text, ...extra };
 }
 
 export function crashEntry(text: string): LogEntry {
@@ -44,6 +44,7 @@ export class ScriptedMailer {
         },
         fail: (error) => {
           this.sends.splice(this.sends.indexOf(pending), 1);
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the test decides what the mailer rejects with, as nodemailer would
           reject(error);
         },
       };
@@ -69,13 +70,11 @@ export class ScriptedMailer {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }
+}
 
-  /** The entry lines of a delivered mail, notices left out. */
-  static lines(message: MailMessage | undefined): string[] {
-    return (message?.text ?? '')
-      .split('\n')
-      .filter((line) => line !== '' && !line.startsWith('[winston-buffered-mail]'));
-  }
+/** The entry lines of a delivered mail, notices left out. */
+export function lines(message: MailMessage | undefined): string[] {
+  return (message?.text ?? '').split('\n').filter((line) => line !== '' && !line.startsWith('[winston-buffered-mail]'));
 }
 
 /** Errors shaped like nodemailer's, by kind. */

@@ -3,13 +3,11 @@ import {
   entry,
   expectEveryEntryAccounted,
   failures,
+  lines,
   MemorySpool,
-  ScriptedMailer,
   scriptedOutbox,
   settle,
 } from '../helpers/outbox';
-
-const lines = ScriptedMailer.lines;
 
 describe('order and accounting', () => {
   test('batches go one conversation at a time, in order, and every entry is accounted for', async () => {
@@ -208,7 +206,7 @@ describe('memory is bounded in bytes', () => {
     expect(stats()).toMatchObject({ entriesPending: 0, entriesLogged: 200 });
   });
 
-  test('a burst of 100,000 typical entries at the default bound loses nothing', async () => {
+  test('a burst of 100,000 typical entries at the default bound loses nothing', () => {
     const { outbox, mailer, stats } = scriptedOutbox({ capacity: 100, rateLimit: { mails: 20, perMs: 60_000 } });
     for (let index = 0; index < 100_000; index++) {
       outbox.accept(entry(`2026-11-25T10:00:00.000Z INFO  order ${index} shipped {"orderId":${index},"items":3}`));

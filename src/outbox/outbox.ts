@@ -45,15 +45,15 @@ export interface OutboxOptions {
   ledger: Ledger;
   render: RenderMails;
   renderNow: RenderMailsNow;
-  toMessage(part: RenderedPart): MailMessage;
-  classify(error: unknown): FailureKind;
+  toMessage: (part: RenderedPart) => MailMessage;
+  classify: (error: unknown) => FailureKind;
   capacity: number;
   mode: 'batch' | 'context';
   flushIntervalMs: number | undefined;
   /** Whether an entry sends what is buffered at once. */
-  isTrigger(entry: LogEntry): boolean;
+  isTrigger: (entry: LogEntry) => boolean;
   /** Whether an entry reports a crash: it goes before anything waits. */
-  isCrash(entry: LogEntry): boolean;
+  isCrash: (entry: LogEntry) => boolean;
   retry: Readonly<Required<RetryOptions>>;
   rateLimit: Readonly<RateLimitOptions> | undefined;
   maxBufferedBytes: number;
