@@ -30,6 +30,8 @@ export interface LocalSmtpServerOptions {
   port?: number;
   /** Cut the connection in the middle of the first `dropDuringData` DATA transfers. @default 0 */
   dropDuringData?: number;
+  /** Refuse bigger messages with `552`, as a relay with a size limit does. @default no limit */
+  maxMessageBytes?: number;
   /** Key and certificate to use instead of generating them. */
   certificate?: { key: string; cert: string };
   /** Accepted credentials. @default { user: 'demo', pass: <random> } */
@@ -121,6 +123,12 @@ export async function startLocalSmtpServer(options: LocalSmtpServerOptions = {})
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
         const raw = Buffer.concat(chunks);
+        if (options.maxMessageBytes !== undefined && raw.length > options.maxMessageBytes) {
+          const error = new Error('Message exceeds fixed maximum message size') as Error & { responseCode: number };
+          error.responseCode = 552;
+          callback(error);
+          return;
+        }
         simpleParser(raw).then(
           (parsed) => {
             mails.push({
