@@ -1,6 +1,6 @@
 import { retryDelayMs } from './backoff';
 import type { Clock, TimerHandle } from './clock';
-import { isRefusal, isTransientFailure, type Mailer } from './mailer';
+import { isRefusal, isTransientFailure, type Mailer } from './mail';
 import type { LogEntry, MailMessage, RateLimitOptions, RetryOptions } from './options';
 import { SlidingWindow } from './rate-limit';
 import { dropNotice, mergeNotice, timestampOf, type DropSummary } from './render';

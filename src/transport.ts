@@ -5,7 +5,7 @@ import { nextTurn, systemClock, type Clock, type TimerHandle } from './clock';
 import { Delivery, jobSize, liveEntries, type ComposedMail, type Job } from './delivery';
 import { unwatchExit, watchExit, type ExitAware } from './exit-hook';
 import { defaultLineFormat, entryCount } from './line-format';
-import { createMailer, sanitizeError, secretForms, type Mailer, type SmtpError } from './mailer';
+import { createMailer, sanitizeError, secretForms, type Mailer, type SmtpError } from './mail';
 import {
   resolveOptions,
   type BufferedMailTransportOptions,
