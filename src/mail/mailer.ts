@@ -75,8 +75,9 @@ class SendsInProgress {
     const aborted = new Promise<never>((_resolve, reject) => {
       controller.signal.addEventListener('abort', () => reject(createAbortError(abortMessage)), { once: true });
     });
-    // A transporter that throws instead of rejecting is treated the same way.
-    const sent = Promise.resolve().then(() => start(controller.signal));
+    // A transporter that throws instead of rejecting is treated the same way; one aborted before
+    // it was called is not called at all.
+    const sent = Promise.resolve().then(() => (controller.signal.aborted ? aborted : start(controller.signal)));
     return Promise.race([sent, aborted]).finally(() => this.#controllers.delete(controller));
   }
 
