@@ -271,6 +271,11 @@ describe('hints', () => {
     ['refused connection', '`smtp.port`', { code: 'ESOCKET', originalCode: 'ECONNREFUSED', command: 'CONN' }],
     ['unknown host', '`smtp.host`', { code: 'EDNS', originalCode: 'ENOTFOUND', command: 'CONN' }],
     ['connect timeout', '`smtp.host`', { code: 'ETIMEDOUT', timeoutType: 'CONNECT_TIMEOUT', command: 'CONN' }],
+    [
+      'slow handshake',
+      '`smtp.greetingTimeoutMs`',
+      { code: 'ETIMEDOUT', timeoutType: 'UPGRADE_TIMEOUT', command: 'CONN' },
+    ],
     ['silent server', '`smtp.socketTimeoutMs`', { code: 'ETIMEDOUT', timeoutType: 'SOCKET_TIMEOUT', command: 'CONN' }],
     [
       'refused login',

@@ -86,6 +86,7 @@ const HINT = {
   noLogin: 'the server asks for a login: set `smtp.auth`',
   tooLarge: 'the server refused the mail as too large: lower `maxMailBytes`',
   greeting: 'the server did not greet within `smtp.greetingTimeoutMs`',
+  handshake: 'the TLS handshake did not finish within `smtp.greetingTimeoutMs`',
   silent: 'the server stopped answering for `smtp.socketTimeoutMs`',
 } as const;
 
@@ -98,8 +99,9 @@ function certificateHint(originalCode: string): string {
 function timeoutHint(timeoutType: string | undefined): string {
   switch (timeoutType) {
     case 'GREETING_TIMEOUT':
-    case 'UPGRADE_TIMEOUT':
       return HINT.greeting;
+    case 'UPGRADE_TIMEOUT':
+      return HINT.handshake;
     case 'SOCKET_TIMEOUT':
       return HINT.silent;
     default:
@@ -163,8 +165,9 @@ export function describeFailure(error: unknown): FailureDescription {
   if (code === 'ETIMEDOUT' && timeoutType === 'GREETING_TIMEOUT' && tlsMode === 'starttls') {
     return { kind: 'refusal', hint: HINT.expectedImplicitTls };
   }
-  if (responseCode !== undefined && responseCode >= 400 && responseCode < 600)
+  if (responseCode !== undefined && responseCode >= 400 && responseCode < 600) {
     return describeReply(fields, responseCode);
+  }
   const unreachable = originalCode !== undefined && UNREACHABLE.has(originalCode);
   const hint = unreachable ? REACH_HINT : failsSizeCheck(fields) ? HINT.tooLarge : hintOfCode(fields);
   return { kind: kindOfCode(code), hint };

@@ -101,12 +101,12 @@ function infoOf(info: unknown): SentInfo {
 // nodemailer's errors do not say how the connection was to be secured, yet a greeting that never
 // comes means something else on a plain connection (see describeFailure).
 function withTlsMode(error: unknown, tlsMode: TlsMode): unknown {
-  if (typeof error === 'object' && error !== null && Object.isExtensible(error)) {
-    try {
+  try {
+    if (typeof error === 'object' && error !== null && Object.isExtensible(error)) {
       (error as SmtpError).tlsMode = tlsMode;
-    } catch {
-      // A property that cannot be set leaves the error as it was.
     }
+  } catch {
+    // An error that cannot take the property is passed on as it was.
   }
   return error;
 }
