@@ -4,7 +4,7 @@ import TransportStream from 'winston-transport';
 import { systemClock } from './clock';
 import { unwatchExit, watchExit, type ExitAware } from './exit-hook';
 import { defaultLineFormat } from './line-format';
-import { createMailer, isRefusal, isTransientFailure, sanitizeError, secretForms, type SmtpError } from './mailer';
+import { createMailer, describeFailure, isTooLarge, sanitizeError, secretForms, type SmtpError } from './mail';
 import {
   resolveOptions,
   type BufferedMailTransportOptions,
@@ -66,11 +66,8 @@ function isCrash(entry: LogEntry): boolean {
 
 /** What the mail layer's errors mean for the outbox. */
 function classifyFailure(error: unknown): FailureKind {
-  const code = (error as SmtpError | null)?.code;
-  if (code === 'EABORTED') return 'aborted';
-  if ((error as SmtpError | null)?.responseCode === 552) return 'too-large';
-  if (isTransientFailure(error)) return 'transient';
-  return isRefusal(error) ? 'refusal' : 'permanent';
+  const { kind } = describeFailure(error);
+  return kind !== 'aborted' && isTooLarge(error) ? 'too-large' : kind;
 }
 
 const WARNING_TYPE = 'WinstonBufferedMailWarning';

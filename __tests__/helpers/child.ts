@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 
 export interface ChildResult {
@@ -16,14 +16,27 @@ export function runFixture(name: string, env: Record<string, string> = {}, args:
   return runNode([join(ROOT, '__tests__', 'fixtures', name), ...args], env);
 }
 
+/** Starts a fixture like `runFixture`, and gives its process too, e.g. to send it a signal. */
+export function startFixture(
+  name: string,
+  env: Record<string, string> = {},
+  args: string[] = [],
+): { child: ChildProcess; result: Promise<ChildResult> } {
+  return startNode([join(ROOT, '__tests__', 'fixtures', name), ...args], env);
+}
+
 /** Runs `node -r ts-node/register/transpile-only ...args` from the project root. */
 export function runNode(args: string[], env: Record<string, string> = {}): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  return startNode(args, env).result;
+}
+
+function startNode(args: string[], env: Record<string, string>): { child: ChildProcess; result: Promise<ChildResult> } {
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const result = new Promise<ChildResult>((resolve, reject) => {
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -31,4 +44,5 @@ export function runNode(args: string[], env: Record<string, string> = {}): Promi
     child.on('error', reject);
     child.on('close', (status, signal) => resolve({ pid: child.pid, status, signal, stdout, stderr }));
   });
+  return { child, result };
 }

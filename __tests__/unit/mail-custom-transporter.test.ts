@@ -1,0 +1,112 @@
+import { createMailer, isAborted } from '../../src/mail';
+import type { MailMessage, MailTransporter } from '../../src/options';
+
+const message: MailMessage = { from: 'app@example.com', to: ['ops@example.com'], subject: 'hello', text: 'hello' };
+
+/** A user's transporter whose sends wait until the test settles them. */
+function heldTransporter() {
+  const sends: { message: MailMessage; resolve: (info: { messageId?: string }) => void }[] = [];
+  let closes = 0;
+  const transporter: MailTransporter = {
+    sendMail: (sent) =>
+      new Promise((resolve) => {
+        sends.push({ message: sent, resolve });
+      }),
+    close: () => {
+      closes++;
+    },
+  };
+  return { transporter, sends, closes: () => closes };
+}
+
+/** The rejection of `promise`; fails the test if it resolves. */
+function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('Expected the send to reject');
+    },
+    (error: unknown) => error,
+  );
+}
+
+// The mailer calls the transporter one turn after send(): this lets it.
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe("a user's transporter", () => {
+  test('abort() rejects the pending send at once with EABORT, and calls nothing on the transporter', async () => {
+    const { transporter, sends, closes } = heldTransporter();
+    const mailer = createMailer({ transporter });
+
+    const sending = rejectionOf(mailer.send(message));
+    await nextTurn();
+    mailer.abort();
+
+    const error = await sending;
+    expect(error).toMatchObject({ code: 'EABORT', name: 'AbortError' });
+    expect(error).toHaveProperty('message', expect.stringContaining('may still send it'));
+    expect(isAborted(error)).toBe(true);
+    expect(sends).toHaveLength(1);
+    expect(closes()).toBe(0);
+  });
+
+  test('a send aborted before the transporter was called never reaches it', async () => {
+    const { transporter, sends } = heldTransporter();
+    const mailer = createMailer({ transporter });
+
+    const sending = rejectionOf(mailer.send(message));
+    mailer.abort();
+
+    expect(isAborted(await sending)).toBe(true);
+    await nextTurn();
+    expect(sends).toEqual([]);
+  });
+
+  test('what the transporter does after the abort is ignored, and the next send goes through', async () => {
+    const { transporter, sends } = heldTransporter();
+    const mailer = createMailer({ transporter });
+    const aborted = rejectionOf(mailer.send(message));
+    await nextTurn();
+    mailer.abort();
+    sends[0]?.resolve({ messageId: '<late@example.com>' });
+
+    const next = mailer.send(message);
+    await nextTurn();
+    sends[1]?.resolve({ messageId: '<next@example.com>' });
+
+    expect(isAborted(await aborted)).toBe(true);
+    expect(await next).toEqual({ messageId: '<next@example.com>' });
+    expect(sends).toHaveLength(2);
+  });
+
+  test('close() aborts what is pending, then closes the transporter once', async () => {
+    const { transporter, closes } = heldTransporter();
+    const mailer = createMailer({ transporter });
+
+    const sending = rejectionOf(mailer.send(message));
+    await nextTurn();
+    mailer.release();
+    expect(closes()).toBe(0);
+    mailer.close();
+
+    expect(isAborted(await sending)).toBe(true);
+    expect(closes()).toBe(1);
+  });
+
+  test('a transporter that throws, answers nonsense or fails to close does not break the mailer', async () => {
+    const throwing = createMailer({
+      transporter: {
+        sendMail: () => {
+          throw new Error('not configured');
+        },
+        close: () => {
+          throw new Error('cannot close');
+        },
+      },
+    });
+    const nonsense = createMailer({ transporter: { sendMail: () => Promise.resolve(undefined as never) } });
+
+    expect(await rejectionOf(throwing.send(message))).toEqual(new Error('not configured'));
+    expect(() => throwing.close()).not.toThrow();
+    expect(await nonsense.send(message)).toEqual({});
+  });
+});
