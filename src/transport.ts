@@ -4,7 +4,7 @@ import { BatchBuffer } from './buffer';
 import { nextTurn, systemClock, type Clock, type TimerHandle } from './clock';
 import { Delivery, jobSize, liveEntries, type ComposedMail, type Job } from './delivery';
 import { unwatchExit, watchExit, type ExitAware } from './exit-hook';
-import { defaultLineFormat, entryCount } from './line-format';
+import { defaultLineFormat, entryCount } from './render';
 import { createMailer, sanitizeError, secretForms, type Mailer, type SmtpError } from './mailer';
 import {
   resolveOptions,
