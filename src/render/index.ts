@@ -1,7 +1,6 @@
 export { renderBatch, renderBatchInSlices } from './batch';
 export type { RenderedMail, RenderOptions, SliceOptions } from './batch';
-export { defaultLineFormat, entryCount, entryParts, renderLine, safeJson, wellFormed } from './line';
-export type { EntryParts } from './line';
+export { defaultLineFormat, entryCount } from './line';
 export { dropNotice, mergeNotice } from './notices';
 export type { DropSummary } from './notices';
 export { NPM_LEVELS } from './severity';

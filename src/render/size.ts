@@ -1,4 +1,4 @@
-import type { LogEntry } from '../options';
+import { DEFAULT_MAX_LINE_BYTES, type LogEntry } from '../options';
 
 const MESSAGE = Symbol.for('message');
 
@@ -254,6 +254,6 @@ export function estimateEntryMailBytes(entry: LogEntry, options: EntryEstimateOp
   } catch {
     // An entry that cannot be read renders as a short line saying so.
   }
-  chars = Math.min(chars, options.maxLineBytes ?? 8192) + 1;
+  chars = Math.min(chars, options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES) + 1;
   return 2 * chars + (options.html ? 3 * chars + HTML_ROW_MARKUP_BYTES : 0) + (options.attachJson ? 2 * chars : 0);
 }

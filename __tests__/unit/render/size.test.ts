@@ -89,12 +89,12 @@ describe('encodedTextBytes()', () => {
 
   test('bounds what nodemailer sends for 300 random texts mixing every kind of character', async () => {
     const next = randomNumbers(20261124);
+    const underestimated: string[] = [];
     for (let round = 0; round < 300; round++) {
       const text = randomText(next, Math.floor(next() * 3000));
-      const actual = await textBodyWireBytes(text);
-      const bound = encodedTextBytes(measureText(text));
-      if (actual > bound) throw new Error(`Bound ${bound} under ${actual} for ${JSON.stringify(text)}`);
+      if ((await textBodyWireBytes(text)) > encodedTextBytes(measureText(text))) underestimated.push(text);
     }
+    expect(underestimated).toEqual([]);
   });
 
   test('bounds the HTML part, a text/html part, the same way', async () => {
