@@ -2,7 +2,7 @@ export { BufferedMailTransport } from './transport';
 export type { DeliveryWarning, MailSentInfo, TransportStats } from './transport';
 export { utcTimestamp } from './utc-timestamp';
 export type { UtcTimestampOptions } from './utc-timestamp';
-export { defaultLineFormat } from './line-format';
+export { defaultLineFormat } from './render';
 export { renderBatch } from './render';
 export type { RenderedMail, RenderOptions } from './render';
 export { withLogging } from './with-logging';

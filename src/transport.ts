@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import TransportStream from 'winston-transport';
 import { systemClock } from './clock';
 import { unwatchExit, watchExit, type ExitAware } from './exit-hook';
-import { defaultLineFormat } from './line-format';
+import { defaultLineFormat } from './render';
 import { createMailer, describeFailure, isTooLarge, sanitizeError, secretForms, type SmtpError } from './mail';
 import {
   resolveOptions,
@@ -15,7 +15,7 @@ import {
 import { Ledger, type TransportStats } from './outbox/ledger';
 import { Outbox } from './outbox/outbox';
 import type { FailureKind, OutboxSpool, Problem, RenderedPart } from './outbox/ports';
-import { NPM_LEVELS, renderBatch } from './render';
+import { estimateEntryMailBytes, NPM_LEVELS, renderBatch, renderBatchInSlices, type RenderOptions } from './render';
 import { Spool } from './spool';
 
 export type { TransportStats } from './outbox/ledger';
@@ -116,8 +116,8 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
           this.emit('mail', { count, messageId } satisfies MailSentInfo);
         },
       },
-      render: (entries, notices) => Promise.resolve(this.render(entries, notices)),
-      renderNow: (entries, notices) => this.render(entries, notices),
+      render: (entries, notices) => renderBatchInSlices(entries, this.renderOptions(entries.length, notices)),
+      renderNow: (entries, notices) => renderBatch(entries, this.renderOptions(entries.length, notices)),
       toMessage: (part) => this.toMessage(part),
       classify: classifyFailure,
       capacity: settings.capacity,
@@ -130,7 +130,7 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
       maxBufferedBytes: settings.maxBufferedBytes,
       maxBufferedEntries: settings.maxBufferedEntries,
       maxMailBytes: settings.maxMailBytes,
-      mailBytesPerLineByte: 1 + (settings.html ? 2 : 0) + (settings.attachJson ? 1.5 : 0),
+      estimateMailBytes: (entry) => estimateEntryMailBytes(entry, settings),
     });
     if (spool || settings.flushOnExit) this.startWatchingExit();
     if (settings.flushLevel !== undefined) {
@@ -296,9 +296,9 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
     };
   }
 
-  private render(batch: readonly LogEntry[], notices: readonly string[]): RenderedPart[] {
-    const { subject, html, attachJson, maxLineBytes, maxMailBytes } = this.settings;
-    return renderBatch(batch, {
+  private renderOptions(count: number, notices: readonly string[]): RenderOptions {
+    const { subject, html, attachJson, maxLineBytes, maxMailBytes, from, to, cc } = this.settings;
+    return {
       ...(subject !== undefined && { subject }),
       hostname: this.hostname,
       levels: this.levelTable,
@@ -307,9 +307,10 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
       maxLineBytes,
       maxMailBytes,
       notices,
-      dropped: 0,
-      onSubjectError: (error) => this.warn({ context: 'Used the default subject', error, count: batch.length }),
-    });
+      // The address headers as sent; Bcc is not among them.
+      headerBytes: [from, ...to, ...cc].reduce((sum, address) => sum + Buffer.byteLength(address) + 8, 1024),
+      onSubjectError: (error) => this.warn({ context: 'Used the default subject', error, count }),
+    };
   }
 
   // Delivery problems are 'warn', never 'error': winston re-emits a transport's 'error' on the

@@ -163,7 +163,7 @@ export function scriptedOutbox(overrides: Partial<OutboxOptions> & { perMail?: n
     maxBufferedBytes: 64 * 1024 * 1024,
     maxBufferedEntries: undefined,
     maxMailBytes: 4 * 1024 * 1024,
-    mailBytesPerLineByte: 1,
+    estimateMailBytes: (item) => String(item[MESSAGE]).length + 1,
     ...options,
   });
   const stats = () => ledger.snapshot(outbox.pendingEntries, outbox.pendingBytes);

@@ -1,4 +1,4 @@
-import type { LogEntry } from '../options';
+export { timestampOf } from '../render';
 
 /** Counters since the transport was created, from `stats()`. */
 export interface TransportStats {
@@ -35,12 +35,6 @@ export interface DropSummary {
   count: number;
   first: string | undefined;
   last: string | undefined;
-}
-
-/** When an entry was logged, as its timestamp says; undefined when it has none. */
-export function timestampOf(entry: LogEntry | undefined): string | undefined {
-  const timestamp: unknown = entry?.timestamp;
-  return typeof timestamp === 'string' ? timestamp : undefined;
 }
 
 export function emptyDropSummary(): DropSummary {

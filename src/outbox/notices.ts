@@ -1,9 +1,7 @@
+import { entryCount } from '../render';
 import type { DropSummary } from './ledger';
 
-/** `1 log entry`, `12 log entries`. */
-export function entryCount(count: number): string {
-  return `${count} log ${count === 1 ? 'entry' : 'entries'}`;
-}
+export { entryCount };
 
 function wasOrWere(count: number): string {
   return count === 1 ? 'was' : 'were';

@@ -28,13 +28,14 @@ const UNRENDERED_LINE_LENGTH = 256;
 
 /** Estimated memory an entry holds, in bytes; O(1), from the length of its rendered line. */
 export function estimateEntryBytes(entry: LogEntry): number {
-  const line: unknown = entry[MESSAGE];
-  return ENTRY_OVERHEAD_BYTES + 2 * (typeof line === 'string' ? line.length : UNRENDERED_LINE_LENGTH);
-}
-
-function lineLength(entry: LogEntry | undefined): number {
-  const line: unknown = entry?.[MESSAGE];
-  return typeof line === 'string' ? line.length : UNRENDERED_LINE_LENGTH;
+  let length = UNRENDERED_LINE_LENGTH;
+  try {
+    const line: unknown = entry[MESSAGE];
+    if (typeof line === 'string') length = line.length;
+  } catch {
+    // An entry that cannot be read is rendered as a short placeholder.
+  }
+  return ENTRY_OVERHEAD_BYTES + 2 * length;
 }
 
 export interface OutboxOptions {
@@ -59,8 +60,8 @@ export interface OutboxOptions {
   maxBufferedBytes: number;
   maxBufferedEntries: number | undefined;
   maxMailBytes: number;
-  /** How much bigger than its text a mail is with the HTML part and the NDJSON attachment. */
-  mailBytesPerLineByte: number;
+  /** A quick estimate of the bytes an entry adds to a mail, for merging; rendering enforces the cap. */
+  estimateMailBytes: (entry: LogEntry) => number;
 }
 
 /** One mail to send: a batch, batches merged together, or a mail of an earlier run. */
@@ -437,9 +438,12 @@ export class Outbox {
   }
 
   private mailBytesOf(job: Job): number {
-    let length = 0;
-    for (let index = job.start; index < job.entries.length; index++) length += lineLength(job.entries[index]) + 1;
-    return length * this.options.mailBytesPerLineByte;
+    let bytes = 0;
+    for (let index = job.start; index < job.entries.length; index++) {
+      const entry = job.entries[index];
+      if (entry !== undefined) bytes += this.options.estimateMailBytes(entry);
+    }
+    return bytes;
   }
 
   private notices(job: Job): string[] {

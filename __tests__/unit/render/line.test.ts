@@ -1,8 +1,14 @@
-import { defaultLineFormat } from '../src';
-import { renderLine } from '../src/line-format';
+import { defaultLineFormat, type LogEntry } from '../../../src';
+import { renderLine } from '../../../src/render/line';
 
 const LEVEL = Symbol.for('level');
 const MESSAGE = Symbol.for('message');
+
+function revokedProxy(): LogEntry {
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  return proxy as LogEntry;
+}
 
 function line(info: Record<string | symbol, unknown>): unknown {
   const fmt = defaultLineFormat();
@@ -32,6 +38,41 @@ describe('defaultLineFormat()', () => {
   test('the raw level is used even when the logger colourised info.level', () => {
     expect(line({ level: '\u001b[32minfo\u001b[39m', [LEVEL]: 'info', message: 'x' })).toBe(
       '2026-11-24T04:32:08.123Z INFO  x',
+    );
+  });
+
+  test('never throws on the logging path: an entry it cannot read becomes a line naming the error', () => {
+    const fmt = defaultLineFormat();
+    const transform = (info: object) => fmt.transform(info as never, fmt.options) as Record<string | symbol, unknown>;
+
+    const revoked = transform(revokedProxy());
+    expect(revoked[MESSAGE]).toBe(
+      "2026-11-24T04:32:08.123Z ERROR [entry could not be rendered: TypeError: Cannot perform 'set' on a proxy that has been revoked]",
+    );
+    expect(revoked[LEVEL]).toBe('error');
+
+    const frozen = transform(Object.freeze({ level: 'warn', [LEVEL]: 'warn', message: 'frozen' }));
+    expect(frozen[MESSAGE]).toMatch(
+      /^2026-11-24T04:32:08\.123Z WARN {2}\[entry could not be rendered: TypeError: .+\]$/,
+    );
+
+    expect(transform({ level: 'info', [LEVEL]: 'info', message: revokedProxy() })[MESSAGE]).toBe(
+      "[entry could not be rendered: TypeError: Cannot perform 'getPrototypeOf' on a proxy that has been revoked]",
+    );
+    const getter = Object.defineProperty({ level: 'info', [LEVEL]: 'info', message: 'm' }, 'user', {
+      enumerable: true,
+      get() {
+        throw new Error('no user');
+      },
+    });
+    expect(transform(getter)[MESSAGE]).toBe('[entry could not be rendered: Error: no user]');
+    const trap = {
+      [Symbol.toPrimitive]() {
+        throw new Error('do not convert me');
+      },
+    };
+    expect(transform({ level: 'info', [LEVEL]: 'info', message: trap, meta: trap })[MESSAGE]).toBe(
+      '2026-11-24T04:32:08.123Z INFO  {} {"meta":{}}',
     );
   });
 
@@ -99,6 +140,22 @@ describe('renderLine() never throws', () => {
         throw new Error('no JSON for you');
       },
     };
-    expect(renderLine({ level: 'info', message: 'x', hostile })).toBe('INFO  x "[not serialisable: no JSON for you]"');
+    expect(renderLine({ level: 'info', message: 'x', hostile })).toBe(
+      'INFO  x "[not serialisable: Error: no JSON for you]"',
+    );
+  });
+
+  test('an entry that cannot be read renders as a line naming the error', () => {
+    expect(renderLine(revokedProxy())).toBe(
+      "[entry could not be rendered: TypeError: Cannot perform 'get' on a proxy that has been revoked]",
+    );
+    const long = {
+      level: 'info',
+      message: 'm',
+      get user() {
+        throw new Error(`line 1\nline 2 ${'x'.repeat(1000)}`);
+      },
+    };
+    expect(renderLine(long)).toBe(`[entry could not be rendered: Error: line 1 line 2 ${'x'.repeat(278)}…]`);
   });
 });

@@ -1,0 +1,222 @@
+import { format, type Format, type TransformableInfo } from 'logform';
+import { configure } from 'safe-stable-stringify';
+import { utcTimestamp, type UtcTimestampOptions } from '../utc-timestamp';
+import type { LogEntry } from '../options';
+
+const LEVEL = Symbol.for('level');
+const MESSAGE = Symbol.for('message');
+
+const stringify = configure({ bigint: true, circularValue: '[Circular]', deterministic: false });
+
+// Keys that the line shows in their own place, or that winston's exception handler adds and that
+// the message of an exception entry already holds (the stack), or that are too bulky for a line.
+const SHOWN_ELSEWHERE = new Set(['level', 'message', 'timestamp', 'stack', 'splat']);
+const CRASH_DETAILS = new Set(['error', 'exception', 'rejection', 'date', 'process', 'os', 'trace']);
+const MAX_ERROR_LENGTH = 300;
+
+// ES2024 methods, in every Node.js this package supports (20 and later).
+interface WellFormedString {
+  isWellFormed(): boolean;
+  toWellFormed(): string;
+}
+
+/**
+ * Replaces UTF-16 halves that have no other half, which no mail encoding can carry, by U+FFFD.
+ * Applied when a mail is rendered, to lines already cut to `maxLineBytes`, not on the logging path.
+ */
+export function wellFormed(text: string): string {
+  const checked = text as unknown as WellFormedString;
+  return checked.isWellFormed() ? text : checked.toWellFormed();
+}
+
+/** `1 log entry`, `12 log entries`. */
+export function entryCount(count: number): string {
+  return `${count} log ${count === 1 ? 'entry' : 'entries'}`;
+}
+
+/**
+ * Names an error as `TypeError: message`, cut to 300 characters. Never throws, even for a thrown
+ * revoked Proxy or an error whose `name` or `message` getter throws.
+ */
+export function describeError(error: unknown): string {
+  let text: string;
+  try {
+    text = error instanceof Error ? `${String(error.name)}: ${String(error.message)}` : String(error);
+  } catch {
+    text = 'unknown error';
+  }
+  const oneLine = text.slice(0, MAX_ERROR_LENGTH).replace(/\s+/g, ' ');
+  return wellFormed(text.length > MAX_ERROR_LENGTH ? `${oneLine.slice(0, -1)}…` : oneLine);
+}
+
+/** The line that stands for an entry that could not be read: `[entry could not be rendered: TypeError: …]`. */
+export function unreadableEntryLine(error: unknown): string {
+  return `[entry could not be rendered: ${describeError(error)}]`;
+}
+
+// `this` is the object holding `key`: it still has the raw value, before toJSON() ran.
+function toJsonValue(this: unknown, key: string, value: unknown): unknown {
+  const raw = (this as Record<string, unknown> | undefined)?.[key];
+  if (Buffer.isBuffer(raw)) return `[Buffer: ${raw.length} bytes]`;
+  if (raw instanceof Error) return raw.stack ?? `${raw.name}: ${raw.message}`;
+  if (typeof raw === 'symbol') return raw.toString();
+  if (typeof raw === 'function') return `[Function: ${raw.name || 'anonymous'}]`;
+  return value;
+}
+
+/** JSON for any value, or the error that stopped it; circular references, BigInts, Buffers and Errors included. */
+export function tryJson(value: unknown, indent?: number): string | { error: unknown } {
+  try {
+    return stringify(value, toJsonValue, indent) ?? '';
+  } catch (error) {
+    return { error };
+  }
+}
+
+/**
+ * JSON for any value: circular references, BigInts, Buffers and Errors included. Never throws: a
+ * value that cannot be serialised is replaced by a string naming the error.
+ */
+export function safeJson(value: unknown, indent?: number): string {
+  const json = tryJson(value, indent);
+  return typeof json === 'string' ? json : JSON.stringify(`[not serialisable: ${describeError(json.error)}]`);
+}
+
+function renderValue(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return value;
+    case 'undefined':
+      return '';
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return String(value);
+    case 'symbol':
+      return value.toString();
+    case 'function':
+      return `[Function: ${value.name || 'anonymous'}]`;
+    default:
+      if (value instanceof Error) return value.stack ?? `${value.name}: ${value.message}`;
+      return value === null ? 'null' : safeJson(value);
+  }
+}
+
+/** An entry taken apart for display: each piece is text, or undefined when absent. */
+export interface EntryParts {
+  timestamp: string | undefined;
+  level: string;
+  message: string;
+  meta: Record<string, unknown> | undefined;
+  stack: string | undefined;
+}
+
+/** The level of an entry as the logger named it, before any colouring; '' when it has none or cannot be read. */
+export function readLevel(info: LogEntry | undefined): string {
+  try {
+    const level = info?.[LEVEL] ?? info?.level;
+    return typeof level === 'string' ? level : '';
+  } catch {
+    return '';
+  }
+}
+
+/** Takes an entry apart for display; throws what reading the entry throws. */
+export function readEntryParts(info: LogEntry): EntryParts {
+  const isCrash = info.exception === true || info.rejection === true;
+  let meta: Record<string, unknown> | undefined;
+  for (const key of Object.keys(info)) {
+    if (SHOWN_ELSEWHERE.has(key) || (isCrash && CRASH_DETAILS.has(key))) continue;
+    // Without a prototype, a key named __proto__ is kept as data.
+    (meta ??= Object.create(null) as Record<string, unknown>)[key] = info[key];
+  }
+  const timestamp = info.timestamp;
+  const level = info[LEVEL] ?? info.level;
+  const stack = info.stack;
+  return {
+    timestamp: typeof timestamp === 'string' ? timestamp : undefined,
+    level: typeof level === 'string' ? level : renderValue(level),
+    message: renderValue(info.message),
+    meta,
+    // A crash entry's message already holds its stack.
+    stack: typeof stack === 'string' && !isCrash ? stack : undefined,
+  };
+}
+
+/**
+ * Takes an entry apart for display. Never throws: an entry that cannot be read comes back with a
+ * message naming the error, its level when that can be read, and nothing else.
+ */
+export function entryParts(info: LogEntry): EntryParts {
+  try {
+    return readEntryParts(info);
+  } catch (error) {
+    return {
+      timestamp: undefined,
+      level: readLevel(info),
+      message: unreadableEntryLine(error),
+      meta: undefined,
+      stack: undefined,
+    };
+  }
+}
+
+/** The line of entry parts: `<timestamp> <LEVEL> <message> <meta as JSON>`, then the stack. */
+export function formatLine(parts: EntryParts): string {
+  const timestamp = parts.timestamp !== undefined ? `${parts.timestamp} ` : '';
+  const metaText = parts.meta ? ` ${safeJson(parts.meta)}` : '';
+  const stack = parts.stack !== undefined ? `\n${parts.stack}` : '';
+  return `${timestamp}${parts.level.toUpperCase().padEnd(5)} ${parts.message}${metaText}${stack}`;
+}
+
+/**
+ * Renders one entry as `<timestamp> <LEVEL> <message> <meta as JSON>`, followed by the stack of an
+ * error entry on the next lines. Never throws: an entry that cannot be read renders as
+ * `[entry could not be rendered: <the error>]`.
+ */
+export function renderLine(info: LogEntry): string {
+  try {
+    return formatLine(readEntryParts(info));
+  } catch (error) {
+    return unreadableEntryLine(error);
+  }
+}
+
+const lineFormat = format((info) => {
+  info[MESSAGE] = renderLine(info);
+  return info;
+});
+
+/**
+ * An entry that cannot be stamped or rendered is replaced by a fresh one that says why, at its
+ * level when that can be read and at `error` otherwise, so that somebody notices.
+ */
+function replaceUnreadable(info: TransformableInfo, error: unknown, stamp: Format): TransformableInfo {
+  const level = readLevel(info) || 'error';
+  const replacement: TransformableInfo = { level, message: unreadableEntryLine(error), [LEVEL]: level };
+  try {
+    stamp.transform(replacement, stamp.options);
+  } catch {
+    // A timestamp function that throws leaves the line without a time.
+  }
+  replacement[MESSAGE] = renderLine(replacement);
+  return replacement;
+}
+
+/**
+ * The transport's default format: a UTC timestamp, then the line
+ * `2026-11-24T04:32:08.123Z INFO  Info index = 0 {"meta":"as JSON"}`.
+ * Pass `{ format: 'YYYY-MM-DD HH:mm:ss,SSS' }` for another timestamp pattern, still in UTC.
+ * Never throws on the logging path, whatever the entry holds.
+ */
+export function defaultLineFormat(timestampOptions: UtcTimestampOptions = {}): Format {
+  const stamp = utcTimestamp(timestampOptions);
+  const combined = format.combine(stamp, lineFormat());
+  return format((info) => {
+    try {
+      return combined.transform(info, combined.options);
+    } catch (error) {
+      return replaceUnreadable(info, error, stamp);
+    }
+  })();
+}
