@@ -138,6 +138,7 @@ async function send(args: string[]): Promise<number> {
       // and hold all the entries, which are logged faster than any server takes them.
       rateLimit: false,
       maxBufferedEntries: Math.max(count, capacity),
+      maxBufferedBytes: Number.MAX_SAFE_INTEGER,
       ...(values.subject !== undefined && { subject: values.subject }),
       flushOnExit: false,
     });

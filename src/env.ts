@@ -30,6 +30,7 @@ const VARIABLES: ReadonlyArray<readonly [name: string, path: string, kind: Kind]
   ['MODE', 'mode', 'string'],
   ['FLUSH_ON_EXIT', 'flushOnExit', 'boolean'],
   ['CLOSE_TIMEOUT_MS', 'closeTimeoutMs', 'integer'],
+  ['MAX_BUFFERED_BYTES', 'maxBufferedBytes', 'integer'],
   ['MAX_BUFFERED_ENTRIES', 'maxBufferedEntries', 'integer'],
   ['RETRY_ATTEMPTS', 'retry.attempts', 'integer'],
   ['RETRY_MIN_DELAY_MS', 'retry.minDelayMs', 'integer'],

@@ -97,11 +97,14 @@ export class MemorySpool {
   readonly waiting: SpooledPart[] = [];
   readonly removed: string[] = [];
   readonly released: string[] = [];
-  writable = true;
+  /** How many more mails can be written; Infinity for a healthy disk. */
+  room = Number.POSITIVE_INFINITY;
 
   write(mail: RenderedPart): boolean {
-    if (this.writable) this.written.push(mail);
-    return this.writable;
+    if (this.room <= 0) return false;
+    this.room--;
+    this.written.push(mail);
+    return true;
   }
 
   next(): Promise<SpooledPart | undefined> {

@@ -276,6 +276,33 @@ describe('shutdown', () => {
     expectEveryEntryAccounted(stats());
   });
 
+  test('when a later part of a split mail cannot be spooled, its entries are given up, each counted once', async () => {
+    const spool = new MemorySpool();
+    spool.room = 1;
+    const { outbox, mailer, clock, stats, problems } = scriptedOutbox({
+      spool,
+      capacity: 6,
+      perMail: 2,
+      retry: { attempts: 1, minDelayMs: 1000, maxDelayMs: 1000 },
+    });
+    for (let index = 0; index < 6; index++) outbox.accept(entry(`e${index}`));
+    const flushed = outbox.flush();
+    (await mailer.next()).fail(failures.transient);
+    await flushed;
+
+    expect(clock.now()).toBe(0);
+    expect(spool.written.map(lines)).toEqual([['e0', 'e1']]);
+    expect(stats()).toMatchObject({
+      entriesSpooled: 2,
+      mailsSpooled: 1,
+      entriesGivenUp: 4,
+      mailsGivenUp: 2,
+      entriesPending: 0,
+    });
+    expect(problems.map((problem) => problem.count)).toEqual([2, 4]);
+    expectEveryEntryAccounted(stats());
+  });
+
   test('entries accepted after close() are delivered by the next close()', async () => {
     const { outbox, mailer, stats } = scriptedOutbox();
     await outbox.close(1000);
