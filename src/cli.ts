@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { readEnvOptions } from './env';
+import { locateJsonSyntaxError } from './json-syntax';
 import type { BufferedMailTransportOptions, SmtpOptions } from './options';
 import { BufferedMailTransport, type DeliveryWarning } from './transport';
 
@@ -41,8 +42,11 @@ function readConfig(file: string): Partial<BufferedMailTransportOptions> {
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (error) {
-    throw new Error(`--config: ${file} is not JSON: ${(error as Error).message}`, { cause: error });
+  } catch {
+    // Node's own message quotes the text around the error, which may be the password.
+    const { reason, line, column, offset } = locateJsonSyntaxError(text) ?? { line: 1, column: 1, offset: 0 };
+    const what = reason ?? (offset < text.length ? 'Unexpected character' : 'Unexpected end of the file');
+    throw new Error(`--config: ${file} is not valid JSON: ${what} at line ${line}, column ${column}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new Error(`--config: ${file} must hold an object of transport options`);
@@ -50,21 +54,30 @@ function readConfig(file: string): Partial<BufferedMailTransportOptions> {
   return value;
 }
 
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+// A value that is not an object replaces the other whole, so that the validation names it; spread,
+// a string would become an object of its characters.
+function mergeObjects(base: unknown, override: unknown, nested: readonly string[] = []): unknown {
+  if (override === undefined) return base;
+  if (!isPlainObject(base) || !isPlainObject(override)) return override;
+  const merged: Record<string, unknown> = { ...base, ...override };
+  for (const key of nested) {
+    const value = mergeObjects(base[key], override[key]);
+    if (value !== undefined) merged[key] = value;
+  }
+  return merged;
+}
+
 /** Later sources win; the nested SMTP settings are merged field by field. */
 function mergeOptions(
   base: Partial<BufferedMailTransportOptions>,
   override: Partial<BufferedMailTransportOptions>,
 ): Partial<BufferedMailTransportOptions> {
-  const smtp =
-    base.smtp || override.smtp
-      ? {
-          ...base.smtp,
-          ...override.smtp,
-          ...((base.smtp?.auth || override.smtp?.auth) && { auth: { ...base.smtp?.auth, ...override.smtp?.auth } }),
-          ...((base.smtp?.tls || override.smtp?.tls) && { tls: { ...base.smtp?.tls, ...override.smtp?.tls } }),
-        }
-      : undefined;
-  return { ...base, ...override, ...(smtp && { smtp: smtp as SmtpOptions }) };
+  const smtp = mergeObjects(base.smtp, override.smtp, ['auth', 'tls']) as SmtpOptions | undefined;
+  return { ...base, ...override, ...(smtp !== undefined && { smtp }) };
 }
 
 function positiveInteger(name: string, value: string | undefined, fallback: number): number {
@@ -112,7 +125,8 @@ async function send(args: string[]): Promise<number> {
   }
   const count = positiveInteger('count', values.count, 102);
   const capacity = positiveInteger('capacity', values.capacity, options.capacity ?? 10);
-  const smtp: Partial<SmtpOptions> = { ...options.smtp };
+  // An `smtp` that is not an object goes to the validation as it is.
+  const smtp: Partial<SmtpOptions> = isPlainObject(options.smtp) ? { ...options.smtp } : {};
   if (values.secure !== undefined) smtp.secure = values.secure;
   smtp.port = positiveInteger('port', values.port, smtp.port ?? (smtp.secure ? 465 : 587));
   if (values.ca !== undefined) {
@@ -130,7 +144,7 @@ async function send(args: string[]): Promise<number> {
   try {
     transport = new BufferedMailTransport({
       ...options,
-      ...(options.smtp !== undefined && { smtp: smtp as SmtpOptions }),
+      ...(isPlainObject(options.smtp) && { smtp: smtp as SmtpOptions }),
       from: options.from as string,
       to: options.to as string[],
       capacity,

@@ -362,6 +362,12 @@ function expected(name: string, expectation: string, value: unknown): string {
   return `Expected \`${name}\` to be ${expectation}, got ${describe(value)}`;
 }
 
+// A string where the credentials belong may be `user:password` or a connection URL that holds them.
+function expectedWithoutEcho(name: string, expectation: string, value: unknown): string {
+  const got = typeof value === 'string' ? 'a string (not shown: it may hold a password)' : describe(value);
+  return `Expected \`${name}\` to be ${expectation}, got ${got}`;
+}
+
 // Control characters in an address could end a header line early and start another one.
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
@@ -457,7 +463,9 @@ function resolveTls(value: unknown): SmtpTlsOptions | undefined {
 
 function resolveAuth(value: unknown): SmtpAuth | undefined {
   if (value === undefined) return undefined;
-  if (!isObject(value)) throw new TypeError(expected('smtp.auth', 'an object with `user` and `pass`', value));
+  if (!isObject(value)) {
+    throw new TypeError(expectedWithoutEcho('smtp.auth', 'an object with `user` and `pass`', value));
+  }
   const { user, pass } = value;
   if (typeof user !== 'string' || user === '') {
     throw new TypeError(expected('smtp.auth.user', 'a non-empty string', user));
@@ -470,10 +478,14 @@ function resolveAuth(value: unknown): SmtpAuth | undefined {
 }
 
 function resolveSmtp(value: unknown): ResolvedOptions['smtp'] {
-  if (!isObject(value)) throw new TypeError(expected('smtp', 'an object with at least `host`', value));
+  if (!isObject(value)) throw new TypeError(expectedWithoutEcho('smtp', 'an object with at least `host`', value));
   const { host, port, secure, auth, tls, connectionTimeoutMs, greetingTimeoutMs, socketTimeoutMs, name } = value;
   if (typeof host !== 'string' || host.trim() === '') {
     throw new TypeError(expected('smtp.host', 'a non-empty host name', host));
+  }
+  // A URL (`smtps://user:password@host`) would be repeated whole by every DNS error and warning.
+  if (/[@/]/.test(host)) {
+    throw new TypeError(expectedWithoutEcho('smtp.host', 'a host name or an IP address, not a URL', host));
   }
   if (name !== undefined && (typeof name !== 'string' || name.trim() === '' || CONTROL_CHARACTERS.test(name))) {
     throw new TypeError(expected('smtp.name', 'a host name', name));

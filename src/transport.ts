@@ -1,5 +1,6 @@
 import { writeSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { inspect, type InspectOptionsStylized } from 'node:util';
 import TransportStream from 'winston-transport';
 import { systemClock } from './clock';
 import { unwatchExit, watchExit, type ExitAware } from './exit-hook';
@@ -17,6 +18,7 @@ import { Outbox } from './outbox/outbox';
 import type { FailureKind, OutboxSpool, Problem, RenderedPart } from './outbox/ports';
 import { estimateEntryMailBytes, NPM_LEVELS, renderBatch, renderBatchInSlices, type RenderOptions } from './render';
 import { Spool } from './spool';
+import { inspectSummary, summarizeTransport, type TransportSummary } from './transport-summary';
 
 export type { TransportStats } from './outbox/ledger';
 
@@ -77,11 +79,13 @@ const WARNING_TYPE = 'WinstonBufferedMailWarning';
  * that is always encrypted, or through any nodemailer transporter.
  */
 export class BufferedMailTransport extends TransportStream implements ExitAware {
-  private readonly settings: ResolvedOptions;
+  // Private fields, not TypeScript's `private`: util.inspect, JSON and Object.keys cannot reach
+  // them, and the settings hold the password.
+  readonly #settings: ResolvedOptions;
   private readonly ledger = new Ledger();
   private readonly outbox: Outbox;
   private readonly closeMailer: () => void;
-  private readonly secrets: readonly string[];
+  readonly #secrets: readonly string[];
   private readonly hostname = hostname();
   private watchingExit = false;
   private exiting = false;
@@ -99,8 +103,8 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
       ...(options.handleExceptions !== undefined && { handleExceptions: options.handleExceptions }),
       ...(options.handleRejections !== undefined && { handleRejections: options.handleRejections }),
     });
-    this.settings = settings;
-    this.secrets = secretForms(settings.smtp);
+    this.#settings = settings;
+    this.#secrets = secretForms(settings.smtp);
     const mailer = createMailer(settings);
     this.closeMailer = () => mailer.close();
     const spool = settings.spoolDir === undefined ? undefined : this.openSpool(settings.spoolDir);
@@ -198,7 +202,7 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
    */
   // eslint-disable-next-line @typescript-eslint/no-misused-promises -- winston ignores the promise; callers who await it get the flush
   override close(): Promise<void> {
-    this.closing ??= this.outbox.close(this.settings.closeTimeoutMs).then(() => {
+    this.closing ??= this.outbox.close(this.#settings.closeTimeoutMs).then(() => {
       this.closing = undefined;
       this.stopWatchingExit();
       this.closeMailer();
@@ -211,14 +215,24 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
     return this.ledger.snapshot(this.outbox.pendingEntries, this.outbox.pendingBytes);
   }
 
+  /** What `JSON.stringify` shows: the server, the user, the addresses, the capacity and `stats()`; never a secret. */
+  toJSON(): TransportSummary {
+    return summarizeTransport(this.#settings, this.stats());
+  }
+
+  /** What `util.inspect` and `console.log` show: the same summary as `toJSON()`. */
+  [inspect.custom](depth: number, options: InspectOptionsStylized, inspectValue: typeof inspect): string {
+    return inspectSummary(this.toJSON(), depth, options, inspectValue);
+  }
+
   override _final(callback: (error?: Error | null) => void): void {
-    this.outbox.close(this.settings.closeTimeoutMs).then(() => callback(), callback);
+    this.outbox.close(this.#settings.closeTimeoutMs).then(() => callback(), callback);
   }
 
   /** @internal The process is about to end on its own. */
   flushBeforeExit(): void {
-    if (this.exitFlush || !this.settings.flushOnExit || this.outbox.idle) return;
-    this.exitFlush = this.outbox.close(this.settings.closeTimeoutMs).finally(() => {
+    if (this.exitFlush || !this.#settings.flushOnExit || this.outbox.idle) return;
+    this.exitFlush = this.outbox.close(this.#settings.closeTimeoutMs).finally(() => {
       this.exitFlush = undefined;
     });
   }
@@ -233,7 +247,7 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
     return new Spool(dir, {
       warn: (error) => this.warn({ context: error.message, code: error.code ?? 'ESPOOL', count: 0 }),
       // A spooled mail holds at most one mail of `maxMailBytes`; anything much bigger is not ours.
-      maxFileBytes: 4 * this.settings.maxMailBytes + 1024 * 1024,
+      maxFileBytes: 4 * this.#settings.maxMailBytes + 1024 * 1024,
     });
   }
 
@@ -253,7 +267,7 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
   }
 
   private reachesFlushLevel(entry: LogEntry): boolean {
-    const { flushLevel } = this.settings;
+    const { flushLevel } = this.#settings;
     if (flushLevel === undefined) return false;
     const levels = this.levelTable;
     const severity = levels[levelOf(entry)];
@@ -263,7 +277,7 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
 
   private checkFlushLevel(): void {
     const levels = this.levelTable;
-    const { flushLevel } = this.settings;
+    const { flushLevel } = this.#settings;
     if (flushLevel !== undefined && !(flushLevel in levels)) {
       throw new RangeError(
         `Expected \`flushLevel\` to be one of the logger's levels (${Object.keys(levels).join(', ')}), got \`${JSON.stringify(flushLevel)}\``,
@@ -283,7 +297,7 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
   }
 
   private toMessage(part: RenderedPart): MailMessage {
-    const { from, to, cc, bcc } = this.settings;
+    const { from, to, cc, bcc } = this.#settings;
     return {
       from,
       to: [...to],
@@ -297,7 +311,7 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
   }
 
   private renderOptions(count: number, notices: readonly string[]): RenderOptions {
-    const { subject, html, attachJson, maxLineBytes, maxMailBytes, from, to, cc } = this.settings;
+    const { subject, html, attachJson, maxLineBytes, maxMailBytes, from, to, cc } = this.#settings;
     return {
       ...(subject !== undefined && { subject }),
       hostname: this.hostname,
@@ -320,7 +334,7 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
     const warning = (
       error === undefined
         ? Object.assign(new Error(context), { stack: `Error: ${context}` })
-        : sanitizeError(error, this.secrets, context, this.settings.smtp !== undefined)
+        : sanitizeError(error, this.#secrets, context, this.#settings.smtp !== undefined)
     ) as DeliveryWarning;
     if (code !== undefined) warning.code = code;
     warning.count = count;
