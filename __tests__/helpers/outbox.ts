@@ -73,7 +73,7 @@ export class ScriptedMailer {
 }
 
 /** The entry lines of a delivered mail, notices left out. */
-export function lines(message: MailMessage | undefined): string[] {
+export function lines(message: { text: string } | undefined): string[] {
   return (message?.text ?? '').split('\n').filter((line) => line !== '' && !line.startsWith('[winston-buffered-mail]'));
 }
 
