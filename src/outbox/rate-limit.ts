@@ -1,5 +1,7 @@
 import type { RateLimitOptions } from '../options';
 
+const TOKEN_EPSILON = 1e-9;
+
 /**
  * At most `mails` sends in any `perMs` window, paced so that a backlog does not spend the whole
  * window at once and then wait for it to pass. Half of the window's mails may go at once (the
@@ -32,7 +34,8 @@ export class RateLimiter {
   delayBeforeNext(now: number): number {
     this.refill(now);
     this.forget(now);
-    const bucketWait = this.tokens >= 1 ? 0 : Math.ceil((1 - this.tokens) / this.refillPerMs);
+    // Refills in steps add up to just under a whole token: a wait of the time asked for is enough.
+    const bucketWait = this.tokens >= 1 - TOKEN_EPSILON ? 0 : Math.ceil((1 - this.tokens) / this.refillPerMs);
     let windowWait = 0;
     if (this.sentAt.length >= this.limit.mails) {
       const oldest = this.sentAt[this.sentAt.length - this.limit.mails] ?? now;
