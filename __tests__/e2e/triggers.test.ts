@@ -1,8 +1,8 @@
 import winston from 'winston';
-import { BufferedMailTransport } from '../src';
-import { ManualClock } from './helpers/manual-clock';
-import { runFixture } from './helpers/child';
-import { bodyLines, gate, optionsFor, recordingTransport, startServer, type LocalSmtpServer } from './helpers/smtp';
+import { BufferedMailTransport } from '../../src';
+import { ManualClock } from '../helpers/manual-clock';
+import { runFixture } from '../helpers/child';
+import { bodyLines, gate, optionsFor, recordingTransport, startServer, type LocalSmtpServer } from '../helpers/smtp';
 
 const text = (line: string) => line.replace(/^\S+ \S+\s+/, '');
 const messages = (server: LocalSmtpServer) => server.mails.map((mail) => bodyLines(mail).map(text));

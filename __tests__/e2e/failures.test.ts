@@ -1,8 +1,8 @@
 import winston from 'winston';
-import { runFixture } from './helpers/child';
-import { memoryTransport } from './helpers/memory-transport';
-import { deadPort } from './helpers/ports';
-import { bodyLines, gate, optionsFor, recordingTransport, startServer } from './helpers/smtp';
+import { runFixture } from '../helpers/child';
+import { memoryTransport } from '../helpers/memory-transport';
+import { deadPort } from '../helpers/ports';
+import { bodyLines, gate, optionsFor, recordingTransport, startServer } from '../helpers/smtp';
 
 describe('delivery failures', () => {
   test('no server listening: a warn with a connection code, and the logger keeps working', async () => {

@@ -1,8 +1,8 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runFixture } from './helpers/child';
-import { bodyLines, childEnv, futureServer, startServer } from './helpers/smtp';
+import { runFixture } from '../helpers/child';
+import { bodyLines, childEnv, futureServer, startServer } from '../helpers/smtp';
 
 describe('a process that ends on its own', () => {
   test('logs 7 entries (capacity 10), returns from main, and still delivers one mail with the 7 lines', async () => {

@@ -1,7 +1,7 @@
 import { format } from 'logform';
-import { utcTimestamp } from '../src';
-import { formatUtc } from '../src/utc-timestamp';
-import { runFixture } from './helpers/child';
+import { utcTimestamp } from '../../src';
+import { formatUtc } from '../../src/utc-timestamp';
+import { runFixture } from '../helpers/child';
 
 interface Rendered {
   instant: string;

@@ -1,4 +1,4 @@
-import { bodyLines, createLogger, optionsFor, recordingTransport, startServer } from './helpers/smtp';
+import { bodyLines, createLogger, optionsFor, recordingTransport, startServer } from '../helpers/smtp';
 
 describe('what arrives in the mailbox', () => {
   test('the HTML alternative is present, escaped, and says the same as the text', async () => {

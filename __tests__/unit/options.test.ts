@@ -1,5 +1,5 @@
-import { BufferedMailTransport, type BufferedMailTransportOptions } from '../src';
-import { resolveOptions } from '../src/options';
+import { BufferedMailTransport, type BufferedMailTransportOptions } from '../../src';
+import { resolveOptions } from '../../src/options';
 
 const smtp = { host: 'smtp.example.com', auth: { user: 'app', pass: 'Hunter2-secret' } };
 const valid: BufferedMailTransportOptions = { smtp, from: 'app@example.com', to: 'ops@example.com' };

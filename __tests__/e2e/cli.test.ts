@@ -1,8 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runNode } from './helpers/child';
-import { bodyLines, startServer, type LocalSmtpServer } from './helpers/smtp';
+import { runNode } from '../helpers/child';
+import { bodyLines, startServer, type LocalSmtpServer } from '../helpers/smtp';
 
 /** The server's certificate in a file, for --ca. */
 function caFileFor(server: LocalSmtpServer): string {

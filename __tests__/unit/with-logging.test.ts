@@ -1,7 +1,7 @@
 import winston from 'winston';
-import { withLogging } from '../src';
-import { memoryTransport } from './helpers/memory-transport';
-import { bodyLines, optionsFor, recordingTransport, startServer } from './helpers/smtp';
+import { withLogging } from '../../src';
+import { memoryTransport } from '../helpers/memory-transport';
+import { bodyLines, optionsFor, recordingTransport, startServer } from '../helpers/smtp';
 
 describe('withLogging', () => {
   test.each([

@@ -1,6 +1,6 @@
 import winston from 'winston';
-import { ManualClock } from './helpers/manual-clock';
-import { expectEveryEntryAccounted } from './helpers/outbox';
+import { ManualClock } from '../helpers/manual-clock';
+import { expectEveryEntryAccounted } from '../helpers/outbox';
 import {
   bodyLines,
   futureServer,
@@ -8,7 +8,7 @@ import {
   recordingTransport,
   startServer,
   type LocalSmtpServer,
-} from './helpers/smtp';
+} from '../helpers/smtp';
 
 const text = (line: string) => line.replace(/^\S+ \S+\s+/, '');
 const settle = () => new Promise((resolve) => setImmediate(resolve));

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import nodemailer from 'nodemailer';
-import { bodyLines, createLogger, endLogger, optionsFor, recordingTransport, startServer } from './helpers/smtp';
+import { bodyLines, createLogger, endLogger, optionsFor, recordingTransport, startServer } from '../helpers/smtp';
 
 const LINE = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) INFO {2}Info index = (\d+)$/;
 

@@ -1,6 +1,6 @@
-import { generateCertificate } from '../src/local-smtp-server';
-import type { DeliveryWarning } from '../src';
-import { createLogger, optionsFor, recordingTransport, startServer } from './helpers/smtp';
+import { generateCertificate } from '../../src/local-smtp-server';
+import type { DeliveryWarning } from '../../src';
+import { createLogger, optionsFor, recordingTransport, startServer } from '../helpers/smtp';
 
 /** Every string a warning exposes: message, stack, and each of its own properties. */
 function everythingIn(warning: DeliveryWarning): string {

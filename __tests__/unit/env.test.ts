@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BufferedMailTransport, optionsFromEnv } from '../src';
+import { BufferedMailTransport, optionsFromEnv } from '../../src';
 
 const base = {
   LOG_MAIL_SMTP_HOST: 'smtp.example.com',
