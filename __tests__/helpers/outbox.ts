@@ -177,9 +177,11 @@ export async function settle(turns = 3): Promise<void> {
 
 /**
  * Every accepted entry is mailed, given up, spooled, dropped, context-discarded or pending: the
- * identity `stats()` promises, asserted at the end of every delivery test.
+ * identity `stats()` promises, asserted at the end of every delivery test. Takes the stats, or the
+ * transport (or anything with `stats()`) to read them from.
  */
-export function expectEveryEntryAccounted(stats: TransportStats): void {
+export function expectEveryEntryAccounted(source: TransportStats | { stats(): TransportStats }): void {
+  const stats = 'stats' in source ? source.stats() : source;
   const outcomes =
     stats.entriesMailed +
     stats.entriesGivenUp +
