@@ -33,6 +33,25 @@ export class ManualClock implements Clock {
     return this.current;
   }
 
+  /**
+   * Runs timers, the soonest first, as soon as one is set, until `done` settles. Meant for code
+   * that sets a timer only when it has nothing else to do (the outbox's waits), so that the jump
+   * skips only idle time, whatever the speed of the machine.
+   */
+  async runUntil(done: Promise<unknown>): Promise<void> {
+    let finished = false;
+    const settled = done.then(
+      () => (finished = true),
+      () => (finished = true),
+    );
+    for (;;) {
+      await Promise.race([this.whenTimerSet(), settled]);
+      if (finished) return;
+      const [at] = this.pending;
+      if (at !== undefined) this.advanceTo(at);
+    }
+  }
+
   clearTimeout(handle: object | number | undefined): void {
     this.timers.delete(handle as number);
   }
