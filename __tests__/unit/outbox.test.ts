@@ -221,6 +221,22 @@ describe('rateLimit', () => {
     expectEveryEntryAccounted(stats());
   });
 
+  test('at the default 20 mails a minute, a batch logged 1 s after the burst goes 6 s after it, after one wait', async () => {
+    const scripted = scriptedOutbox({ capacity: 1, rateLimit: { mails: 20, perMs: 60_000 } });
+    const { outbox, mailer, clock } = scripted;
+    const sentAt: number[] = [];
+    for (let index = 0; index < 10; index++) outbox.accept(entry(`e${index}`));
+    await acceptEverySend(scripted, nextMove(outbox, mailer, clock), sentAt);
+    clock.advanceTo(1000);
+    outbox.accept(entry('e10'));
+    expect(await nextMove(outbox, mailer, clock)).toBe('waiting');
+    expect(clock.pending).toEqual([6000]);
+
+    clock.advanceTo(6000);
+    await acceptEverySend(scripted, nextMove(outbox, mailer, clock), sentAt);
+    expect(sentAt).toEqual([...Array.from({ length: 10 }, () => 0), 6000]);
+  });
+
   test('a crash mail does not wait for the rate limit', async () => {
     const { outbox, mailer, clock, stats } = scriptedOutbox({ capacity: 1, rateLimit: { mails: 4, perMs: 60_000 } });
     for (let index = 0; index < 2; index++) {

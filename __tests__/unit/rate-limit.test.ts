@@ -49,4 +49,13 @@ describe('RateLimiter', () => {
     for (let index = 0; index < 10; index++) limiter.record(60_000);
     expect(limiter.delayBeforeNext(60_000)).toBe(6000);
   });
+
+  test('after waiting the delay it asked for, the next send is allowed', () => {
+    const limiter = new RateLimiter({ mails: 20, perMs: 60_000 });
+    for (let index = 0; index < 10; index++) limiter.record(0);
+    // Asked 1 s after the burst: the next token comes 6 s after the burst.
+    const waitMs = limiter.delayBeforeNext(1000);
+    expect(waitMs).toBe(5000);
+    expect(limiter.delayBeforeNext(1000 + waitMs)).toBe(0);
+  });
 });
