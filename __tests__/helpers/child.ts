@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 
 export interface ChildResult {
   pid: number | undefined;
@@ -25,14 +25,22 @@ export function startFixture(
   return startNode([join(ROOT, '__tests__', 'fixtures', name), ...args], env);
 }
 
-/** Runs `node -r ts-node/register/transpile-only ...args` from the project root. */
-export function runNode(args: string[], env: Record<string, string> = {}): Promise<ChildResult> {
-  return startNode(args, env).result;
+/**
+ * Runs `node -r ts-node/register/transpile-only ...args`, from the project root unless `cwd` says
+ * otherwise; a script given by a relative path is found from the project root either way.
+ */
+export function runNode(args: string[], env: Record<string, string> = {}, cwd = ROOT): Promise<ChildResult> {
+  const [script, ...rest] = args;
+  return startNode(script === undefined ? [] : [resolvePath(ROOT, script), ...rest], env, cwd).result;
 }
 
-function startNode(args: string[], env: Record<string, string>): { child: ChildProcess; result: Promise<ChildResult> } {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', ...args], {
-    cwd: ROOT,
+function startNode(
+  args: string[],
+  env: Record<string, string>,
+  cwd = ROOT,
+): { child: ChildProcess; result: Promise<ChildResult> } {
+  const child = spawn(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), ...args], {
+    cwd,
     env: { ...process.env, TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -24,52 +24,84 @@ export interface PendingSend {
 
 /**
  * A mailer whose every send waits for the test to accept or fail it, so that the outbox's policy
- * can be driven step by step; `abort()` fails the send in progress as the mail layer does.
+ * can be driven step by step; `abort()` fails the send in progress as the mail layer does. A send
+ * settled once ignores what the test does with it afterwards, as a promise does.
  */
 export class ScriptedMailer {
   readonly sends: PendingSend[] = [];
   readonly delivered: MailMessage[] = [];
   aborts = 0;
   releases = 0;
-  private readonly waiters: Array<() => void> = [];
+  private readonly sendWaiters: Array<() => void> = [];
+  private readonly releaseWaiters: Array<() => void> = [];
 
   send(message: MailMessage): Promise<{ messageId?: string }> {
     return new Promise((resolve, reject) => {
+      const settle = (outcome: () => void) => () => {
+        const index = this.sends.indexOf(pending);
+        if (index === -1) return;
+        this.sends.splice(index, 1);
+        outcome();
+      };
       const pending: PendingSend = {
         message,
-        accept: () => {
-          this.sends.splice(this.sends.indexOf(pending), 1);
+        accept: settle(() => {
           this.delivered.push(message);
           resolve({ messageId: `<${this.delivered.length}@test>` });
-        },
-        fail: (error) => {
-          this.sends.splice(this.sends.indexOf(pending), 1);
-          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the test decides what the mailer rejects with, as nodemailer would
-          reject(error);
-        },
+        }),
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the test decides what the mailer rejects with, as nodemailer would
+        fail: (error) => settle(() => reject(error))(),
       };
       this.sends.push(pending);
-      this.waiters.splice(0).forEach((wake) => wake());
+      this.sendWaiters.splice(0).forEach((wake) => wake());
     });
   }
 
   abort(): void {
     this.aborts++;
-    for (const pending of [...this.sends]) pending.fail(Object.assign(new Error('aborted'), { code: 'EABORTED' }));
+    for (const pending of [...this.sends]) pending.fail(failures.aborted);
   }
 
+  /** The outbox calls it when it has nothing left to send. */
   release(): void {
     this.releases++;
+    this.releaseWaiters.splice(0).forEach((wake) => wake());
   }
 
   /** The send in progress, once there is one. */
-  async next(): Promise<PendingSend> {
-    for (;;) {
-      const pending = this.sends[0];
-      if (pending) return pending;
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
-    }
+  next(): Promise<PendingSend> {
+    return new Promise((resolve) => {
+      const check = () => {
+        const pending = this.sends[0];
+        if (pending) resolve(pending);
+        else this.sendWaiters.push(check);
+      };
+      check();
+    });
   }
+
+  /** Resolves at the next `release()`. */
+  nextRelease(): Promise<void> {
+    return new Promise((resolve) => this.releaseWaiters.push(resolve));
+  }
+}
+
+/** What the outbox does next: a send it started, a wait on a timer, or nothing (all delivered). */
+export type OutboxMove = PendingSend | 'waiting' | 'idle';
+
+/**
+ * What the outbox does next, once it has done what it can at the current time: start a send, wait
+ * for a timer (at once if one is set: the outbox is waiting), or stop, every entry delivered (at
+ * once if it holds none and sends nothing). Call it right after what may set the outbox going
+ * (accepting an entry, settling a send, moving the clock), before anything else is awaited.
+ */
+export function nextMove(outbox: Outbox, mailer: ScriptedMailer, clock: ManualClock): Promise<OutboxMove> {
+  if (outbox.pendingEntries === 0 && mailer.sends.length === 0) return Promise.resolve('idle');
+  return Promise.race([
+    mailer.next(),
+    clock.whenTimerSet().then(() => 'waiting' as const),
+    mailer.nextRelease().then(() => 'idle' as const),
+  ]);
 }
 
 /** The entry lines of a delivered mail, notices left out. */
@@ -173,16 +205,13 @@ export function scriptedOutbox(overrides: Partial<OutboxOptions> & { perMail?: n
   return { outbox, clock, mailer, ledger, problems, sent, stats };
 }
 
-/** Lets promise callbacks and setImmediate turns run. */
-export async function settle(turns = 3): Promise<void> {
-  for (let turn = 0; turn < turns; turn++) await new Promise((resolve) => setImmediate(resolve));
-}
-
 /**
  * Every accepted entry is mailed, given up, spooled, dropped, context-discarded or pending: the
- * identity `stats()` promises, asserted at the end of every delivery test.
+ * identity `stats()` promises, asserted at the end of every delivery test. Takes the stats, or the
+ * transport (or anything with `stats()`) to read them from.
  */
-export function expectEveryEntryAccounted(stats: TransportStats): void {
+export function expectEveryEntryAccounted(source: TransportStats | { stats(): TransportStats }): void {
+  const stats = 'stats' in source ? source.stats() : source;
   const outcomes =
     stats.entriesMailed +
     stats.entriesGivenUp +

@@ -72,14 +72,28 @@ export function optionsFor(
   };
 }
 
-/** A transport that records its 'mail' and 'warn' events. */
+/**
+ * A transport that records its 'mail' and 'warn' events, and counts its 'logged' events: `logged(n)`
+ * resolves once the transport has taken `n` entries from winston.
+ */
 export function recordingTransport(options: BufferedMailTransportOptions) {
   const transport = new BufferedMailTransport(options);
   const sent: MailSentInfo[] = [];
   const warnings: DeliveryWarning[] = [];
+  let taken = 0;
+  const waiters: Array<() => void> = [];
   transport.on('mail', (info) => sent.push(info));
   transport.on('warn', (warning) => warnings.push(warning));
-  return { transport, sent, warnings };
+  transport.on('logged', () => {
+    taken++;
+    waiters.splice(0).forEach((wake) => wake());
+  });
+  const logged = (count: number): Promise<void> =>
+    new Promise((resolve) => {
+      const check = () => (taken >= count ? resolve() : waiters.push(check));
+      check();
+    });
+  return { transport, sent, warnings, logged };
 }
 
 export function createLogger(transport: BufferedMailTransport, options: winston.LoggerOptions = {}) {

@@ -55,3 +55,22 @@ export async function textBodyWireBytes(text: string, contentType = 'text/plain'
   const headerEnd = message.indexOf('\r\n\r\n') + 4;
   return (await wireBytes(message)) - (await wireBytes(message.subarray(0, headerEnd)));
 }
+
+/**
+ * The bytes an attachment of `bytes` bytes takes on the wire, from the first byte of its encoded
+ * content to the line break before the next boundary, as nodemailer sends a binary attachment.
+ */
+export async function attachmentBodyWireBytes(bytes: number): Promise<number> {
+  const message = await new MailComposer({
+    ...TEST_ADDRESSES,
+    subject: 's',
+    text: 't',
+    attachments: [{ filename: 'a.bin', content: Buffer.alloc(bytes, 0x78), contentType: 'application/octet-stream' }],
+  })
+    .compile()
+    .build();
+  const raw = message.toString('latin1');
+  const start = raw.indexOf('\r\n\r\n', raw.indexOf('filename=a.bin')) + 4;
+  const end = raw.indexOf('\r\n--', start) + 2;
+  return wireBytes(message.subarray(start, end));
+}

@@ -6,17 +6,25 @@ const message: MailMessage = { from: 'app@example.com', to: ['ops@example.com'],
 /** A user's transporter whose sends wait until the test settles them. */
 function heldTransporter() {
   const sends: { message: MailMessage; resolve: (info: { messageId?: string }) => void }[] = [];
+  const waiters: Array<() => void> = [];
   let closes = 0;
   const transporter: MailTransporter = {
     sendMail: (sent) =>
       new Promise((resolve) => {
         sends.push({ message: sent, resolve });
+        waiters.splice(0).forEach((wake) => wake());
       }),
     close: () => {
       closes++;
     },
   };
-  return { transporter, sends, closes: () => closes };
+  /** Resolves once `sendMail` has been called `count` times. */
+  const called = (count: number) =>
+    new Promise<void>((resolve) => {
+      const check = () => (sends.length >= count ? resolve() : waiters.push(check));
+      check();
+    });
+  return { transporter, sends, called, closes: () => closes };
 }
 
 /** The rejection of `promise`; fails the test if it resolves. */
@@ -29,16 +37,13 @@ function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   );
 }
 
-// The mailer calls the transporter one turn after send(): this lets it.
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 describe("a user's transporter", () => {
   test('abort() rejects the pending send at once with EABORT, and calls nothing on the transporter', async () => {
-    const { transporter, sends, closes } = heldTransporter();
+    const { transporter, sends, called, closes } = heldTransporter();
     const mailer = createMailer({ transporter });
 
     const sending = rejectionOf(mailer.send(message));
-    await nextTurn();
+    await called(1);
     mailer.abort();
 
     const error = await sending;
@@ -50,28 +55,31 @@ describe("a user's transporter", () => {
   });
 
   test('a send aborted before the transporter was called never reaches it', async () => {
-    const { transporter, sends } = heldTransporter();
+    const { transporter, sends, called } = heldTransporter();
     const mailer = createMailer({ transporter });
 
     const sending = rejectionOf(mailer.send(message));
     mailer.abort();
-
     expect(isAborted(await sending)).toBe(true);
-    await nextTurn();
-    expect(sends).toEqual([]);
+
+    // Sends reach the transporter in order: once the next one has, the aborted one never will.
+    const next: MailMessage = { ...message, subject: 'next' };
+    void mailer.send(next);
+    await called(1);
+    expect(sends.map((send) => send.message)).toEqual([next]);
   });
 
   test('what the transporter does after the abort is ignored, and the next send goes through', async () => {
-    const { transporter, sends } = heldTransporter();
+    const { transporter, sends, called } = heldTransporter();
     const mailer = createMailer({ transporter });
     const aborted = rejectionOf(mailer.send(message));
-    await nextTurn();
+    await called(1);
     mailer.abort();
-    sends[0]?.resolve({ messageId: '<late@example.com>' });
+    sends[0]!.resolve({ messageId: '<late@example.com>' });
 
     const next = mailer.send(message);
-    await nextTurn();
-    sends[1]?.resolve({ messageId: '<next@example.com>' });
+    await called(2);
+    sends[1]!.resolve({ messageId: '<next@example.com>' });
 
     expect(isAborted(await aborted)).toBe(true);
     expect(await next).toEqual({ messageId: '<next@example.com>' });
@@ -79,11 +87,11 @@ describe("a user's transporter", () => {
   });
 
   test('close() aborts what is pending, then closes the transporter once', async () => {
-    const { transporter, closes } = heldTransporter();
+    const { transporter, called, closes } = heldTransporter();
     const mailer = createMailer({ transporter });
 
     const sending = rejectionOf(mailer.send(message));
-    await nextTurn();
+    await called(1);
     mailer.release();
     expect(closes()).toBe(0);
     mailer.close();

@@ -253,12 +253,11 @@ describe('maxMailBytes', () => {
       expect(linesOf(mails).map((line) => /"index":(\d+)/.exec(line)?.[1])).toEqual(
         entries.map((_, index) => String(index)),
       );
-      for (const [index, mail] of mails.entries()) {
-        const bytes = await mailWireBytes(mail);
-        expect(bytes).toBeLessThanOrEqual(maxMailBytes);
-        // All but the last mail are full: no batch is split for nothing.
-        if (index < mails.length - 1) expect(bytes).toBeGreaterThan(0.8 * maxMailBytes);
-      }
+      const sizes: number[] = [];
+      for (const mail of mails) sizes.push(await mailWireBytes(mail));
+      expect(sizes.filter((bytes) => bytes > maxMailBytes)).toEqual([]);
+      // All but the last mail are full: no batch is split for nothing.
+      expect(sizes.slice(0, -1).filter((bytes) => bytes <= 0.8 * maxMailBytes)).toEqual([]);
     },
     60_000,
   );

@@ -7,7 +7,7 @@ import {
   measureText,
   addMeasures,
 } from '../../../src/render/size';
-import { textBodyWireBytes } from '../../helpers/wire-size';
+import { attachmentBodyWireBytes, textBodyWireBytes } from '../../helpers/wire-size';
 
 const MESSAGE = Symbol.for('message');
 
@@ -140,10 +140,7 @@ describe('measureText()', () => {
 
 describe('base64Bytes()', () => {
   test.each([1, 2, 3, 56, 57, 58, 1000, 4096])('matches nodemailer for %i bytes of an attachment', async (bytes) => {
-    const text = 'x'.repeat(bytes);
-    // A text forced to base64 is encoded the way attachments are.
-    expect(await textBodyWireBytes(text, 'application/octet-stream')).toBeLessThanOrEqual(base64Bytes(bytes));
-    expect(base64Bytes(bytes)).toBeLessThanOrEqual(Math.ceil(bytes / 3) * 4 + 2 * Math.ceil(bytes / 57) + 2);
+    expect(base64Bytes(bytes)).toBe(await attachmentBodyWireBytes(bytes));
   });
 });
 
@@ -169,18 +166,34 @@ describe('cutLine()', () => {
 });
 
 describe('estimateEntryMailBytes()', () => {
+  const line = (length: number) => ({ level: 'info', message: 'x', [MESSAGE]: 'x'.repeat(length) });
+
   test('grows with the line and with each part of the mail', () => {
-    const short = { level: 'info', message: 'x', [MESSAGE]: 'x'.repeat(100) };
-    const long = { level: 'info', message: 'x', [MESSAGE]: 'x'.repeat(1000) };
-    expect(estimateEntryMailBytes(long)).toBeGreaterThan(estimateEntryMailBytes(short));
+    const short = line(100);
+    expect(estimateEntryMailBytes(line(1000))).toBeGreaterThan(estimateEntryMailBytes(short));
     expect(estimateEntryMailBytes(short, { html: true })).toBeGreaterThan(estimateEntryMailBytes(short));
     expect(estimateEntryMailBytes(short, { attachJson: true })).toBeGreaterThan(estimateEntryMailBytes(short));
-    expect(estimateEntryMailBytes(short)).toBe(2 * 101);
   });
 
+  test.each([1, 100, 997, 998, 5000])(
+    'covers what an ASCII line of %i characters takes in the text part as nodemailer sends it',
+    async (length) => {
+      expect(estimateEntryMailBytes(line(length))).toBeGreaterThanOrEqual(
+        await textBodyWireBytes(`${'x'.repeat(length)}\n`),
+      );
+    },
+  );
+
   test('counts a line longer than maxLineBytes as cut', () => {
-    const huge = { level: 'info', message: 'x', [MESSAGE]: 'x'.repeat(1_000_000) };
-    expect(estimateEntryMailBytes(huge, { maxLineBytes: 8192 })).toBe(2 * 8193);
+    expect(estimateEntryMailBytes(line(1_000_000), { maxLineBytes: 8192 })).toBe(
+      estimateEntryMailBytes(line(8192), { maxLineBytes: 8192 }),
+    );
+    expect(estimateEntryMailBytes(line(8193), { maxLineBytes: 8192 })).toBe(
+      estimateEntryMailBytes(line(8192), { maxLineBytes: 8192 }),
+    );
+    expect(estimateEntryMailBytes(line(8191), { maxLineBytes: 8192 })).toBeLessThan(
+      estimateEntryMailBytes(line(8192), { maxLineBytes: 8192 }),
+    );
   });
 
   test('an entry that cannot be read is estimated, not thrown', () => {

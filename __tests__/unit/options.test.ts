@@ -1,5 +1,6 @@
-import { BufferedMailTransport, type BufferedMailTransportOptions } from '../src';
-import { resolveOptions } from '../src/options';
+import winston from 'winston';
+import { BufferedMailTransport, type BufferedMailTransportOptions } from '../../src';
+import { resolveOptions } from '../../src/options';
 
 const smtp = { host: 'smtp.example.com', auth: { user: 'app', pass: 'Hunter2-secret' } };
 const valid: BufferedMailTransportOptions = { smtp, from: 'app@example.com', to: 'ops@example.com' };
@@ -275,5 +276,19 @@ describe('resolveOptions', () => {
   test('keeps explicit values: secure true and a chosen port', () => {
     const resolved = resolveOptions({ ...valid, smtp: { ...smtp, port: 465, secure: true } });
     expect(resolved.smtp).toMatchObject({ port: 465, secure: true });
+  });
+});
+
+describe('flushLevel is checked against the logger it is added to', () => {
+  test('a flushLevel that the logger does not have is a clear error when the transport is added', () => {
+    const transport = new BufferedMailTransport({ ...valid, flushLevel: 'crit' });
+    expect(() => winston.createLogger({ transports: [transport] })).toThrow(
+      'Expected `flushLevel` to be one of the logger\'s levels (error, warn, info, http, verbose, debug, silly), got `"crit"`',
+    );
+  });
+
+  test("a flushLevel among the logger's own levels is accepted", () => {
+    const transport = new BufferedMailTransport({ ...valid, flushLevel: 'crit' });
+    expect(() => winston.createLogger({ levels: winston.config.syslog.levels, transports: [transport] })).not.toThrow();
   });
 });

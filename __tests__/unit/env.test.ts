@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BufferedMailTransport, optionsFromEnv } from '../src';
+import { BufferedMailTransport, optionsFromEnv } from '../../src';
 
 const base = {
   LOG_MAIL_SMTP_HOST: 'smtp.example.com',
@@ -21,8 +21,14 @@ function errorOf(env: Record<string, string>): Error {
 }
 
 describe('optionsFromEnv', () => {
+  let folder: string | undefined;
+  afterEach(() => {
+    if (folder !== undefined) rmSync(folder, { recursive: true, force: true });
+    folder = undefined;
+  });
+
   test('reads SMTP settings, addresses, capacity and the flush options', () => {
-    const folder = mkdtempSync(join(tmpdir(), 'wbm-env-'));
+    folder = mkdtempSync(join(tmpdir(), 'wbm-env-'));
     writeFileSync(join(folder, 'ca.pem'), '-----BEGIN CERTIFICATE-----\n...\n');
     const options = optionsFromEnv({
       ...base,

@@ -1,17 +1,30 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runNode } from './helpers/child';
-import { bodyLines, startServer, type LocalSmtpServer } from './helpers/smtp';
+import { runNode } from '../helpers/child';
+import { bodyLines, startServer, type LocalSmtpServer } from '../helpers/smtp';
+
+const folders: string[] = [];
+afterEach(() => {
+  for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
+});
+
+/** A fresh folder for one test, removed after it. */
+function createFolder(): string {
+  const folder = mkdtempSync(join(tmpdir(), 'wbm-cli-'));
+  folders.push(folder);
+  return folder;
+}
 
 /** The server's certificate in a file, for --ca. */
 function caFileFor(server: LocalSmtpServer): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'wbm-cli-')), 'ca.pem');
+  const file = join(createFolder(), 'ca.pem');
   writeFileSync(file, server.ca);
   return file;
 }
 
-const cli = (args: string[], env: Record<string, string> = {}) => runNode(['src/cli.ts', ...args], env);
+const cli = (args: string[], env: Record<string, string> = {}, cwd?: string) =>
+  runNode(['src/cli.ts', ...args], env, cwd);
 
 describe('winston-buffered-mail command line', () => {
   test('--help prints the usage and exits 0', async () => {
@@ -82,7 +95,7 @@ describe('winston-buffered-mail command line', () => {
 
   test('send --config FILE.json, with the password from LOG_MAIL_SMTP_PASS', async () => {
     const server = await startServer();
-    const folder = mkdtempSync(join(tmpdir(), 'wbm-cli-'));
+    const folder = createFolder();
     const config = join(folder, 'mail.json');
     writeFileSync(
       config,
@@ -130,11 +143,16 @@ describe('winston-buffered-mail command line', () => {
     expect(server.mails).toEqual([]);
   });
 
-  test('demo runs the seed scenario on an embedded server and exits 0', async () => {
-    const result = await cli(['demo']);
+  test('demo runs the seed scenario on an embedded server, writes the 11 mails to ./demo-mail/ and exits 0', async () => {
+    // Run from a folder of the test's own, so that demo-mail/ is written there and removed with it.
+    const folder = createFolder();
+    const result = await cli(['demo'], {}, folder);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('The server received 11 mails:');
     expect(result.stdout).toContain('OK: all 102 lines arrived once, in order, with UTC timestamps');
+    expect(readdirSync(join(folder, 'demo-mail')).sort()).toEqual(
+      Array.from({ length: 11 }, (_, index) => `${String(index + 1).padStart(2, '0')}.eml`),
+    );
   });
 });

@@ -1,4 +1,5 @@
-import { bodyLines, createLogger, optionsFor, recordingTransport, startServer } from './helpers/smtp';
+import { bodyLines, createLogger, optionsFor, recordingTransport, startServer } from '../helpers/smtp';
+import { expectEveryEntryAccounted } from '../helpers/outbox';
 
 describe('what arrives in the mailbox', () => {
   test('the HTML alternative is present, escaped, and says the same as the text', async () => {
@@ -17,6 +18,7 @@ describe('what arrives in the mailbox', () => {
     expect(html).toMatch(/ERROR 1<\/span> &middot; <span[^>]*>INFO 1/);
     expect(html).toContain('&quot;user&quot;: &quot;ada&quot;');
     expect(bodyLines(mail!)).toHaveLength(2);
+    expectEveryEntryAccounted(transport);
   });
 
   test('the NDJSON attachment parses line by line, with all the meta', async () => {
@@ -38,6 +40,7 @@ describe('what arrives in the mailbox', () => {
       ['string', { level: 'info', message: 'order paid', orderId: 1234, amount: { value: 9.5, currency: 'EUR' } }],
       ['string', { level: 'warn', message: 'stock low', sku: 'A-1', left: 2 }],
     ]);
+    expectEveryEntryAccounted(transport);
   });
 
   test('a batch over maxMailBytes arrives as parts, in order, none over the limit', async () => {
@@ -50,8 +53,11 @@ describe('what arrives in the mailbox', () => {
     for (let index = 0; index < 400; index++) logger.info(`entry ${index} ${'z'.repeat(300)}`);
     await transport.flush();
 
-    expect(server.mails.length).toBeGreaterThan(1);
     const parts = server.mails.length;
+    // No fewer parts than the text alone needs, at most maxMailBytes a mail.
+    const textBytes = server.mails.flatMap(bodyLines).reduce((sum, line) => sum + Buffer.byteLength(line) + 1, 0);
+    expect(textBytes).toBeGreaterThan(2 * limit);
+    expect(parts).toBeGreaterThanOrEqual(Math.ceil(textBytes / limit));
     expect(server.mails.map((mail) => mail.parsed.subject)).toEqual(
       Array.from({ length: parts }, (_, index) => `Digest (part ${index + 1}/${parts})`),
     );
@@ -59,6 +65,7 @@ describe('what arrives in the mailbox', () => {
     const order = server.mails.flatMap(bodyLines).map((line) => Number(/entry (\d+)/.exec(line)?.[1]));
     expect(order).toEqual(Array.from({ length: 400 }, (_, index) => index));
     expect(sent.reduce((sum, info) => sum + info.count, 0)).toBe(400);
+    expectEveryEntryAccounted(transport);
   });
 
   test('log content cannot inject a header: a Bcc in the message adds no recipient', async () => {
@@ -74,6 +81,7 @@ describe('what arrives in the mailbox', () => {
     expect(mail?.parsed.subject).toBe('Alert: x');
     const [headers] = mail!.raw.toString('latin1').split('\r\n\r\n');
     expect(headers).not.toMatch(/^(Bcc|Subject: pwned)/im);
+    expectEveryEntryAccounted(transport);
   });
 
   test('hostile entries logged through winston all reach the mail, and so do their neighbours', async () => {
@@ -110,5 +118,6 @@ describe('what arrives in the mailbox', () => {
     expect(lines[lines.indexOf(entryLines[4]!) + 1]).toBe('Error: thrown somewhere');
     const attachment = server.mails[0]?.parsed.attachments[0];
     expect(attachment?.content.toString('utf8').trimEnd().split('\n')).toHaveLength(8);
+    expectEveryEntryAccounted(transport);
   });
 });

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import nodemailer from 'nodemailer';
-import { bodyLines, createLogger, endLogger, optionsFor, recordingTransport, startServer } from './helpers/smtp';
+import { bodyLines, createLogger, endLogger, optionsFor, recordingTransport, startServer } from '../helpers/smtp';
+import { expectEveryEntryAccounted } from '../helpers/outbox';
 
 const LINE = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) INFO {2}Info index = (\d+)$/;
 
@@ -38,6 +39,7 @@ describe('batched delivery over STARTTLS with AUTH', () => {
     }
     // One conversation carried all eleven mails: a single login.
     expect(server.authAttempts).toEqual([{ username: server.credentials.user, secure: true, accepted: true }]);
+    expectEveryEntryAccounted(transport);
   });
 
   test('flush() delivers a partial batch and sends nothing for an empty buffer', async () => {
@@ -60,6 +62,7 @@ describe('batched delivery over STARTTLS with AUTH', () => {
     await transport.flush();
     expect(server.mails).toHaveLength(1);
     expect(sent.map((info) => info.count)).toEqual([2]);
+    expectEveryEntryAccounted(transport);
   });
 
   test('logger.end() delivers what is buffered before the transport finishes', async () => {
@@ -72,6 +75,7 @@ describe('batched delivery over STARTTLS with AUTH', () => {
 
     expect(server.mails.map((mail) => bodyLines(mail).length)).toEqual([10, 3]);
     expect(bodyLines(server.mails[1]!).map((line) => LINE.exec(line)?.[2])).toEqual(['10', '11', '12']);
+    expectEveryEntryAccounted(transport);
   });
 
   test('close() flushes, and calling it again neither sends twice nor throws', async () => {
@@ -88,6 +92,7 @@ describe('batched delivery over STARTTLS with AUTH', () => {
 
     expect(server.mails).toHaveLength(1);
     expect(bodyLines(server.mails[0]!)[0]).toMatch(/ INFO {2}last words$/);
+    expectEveryEntryAccounted(transport);
   });
 
   test('the default subject names the most severe level, the entry count, the host and the first message', async () => {
@@ -105,6 +110,7 @@ describe('batched delivery over STARTTLS with AUTH', () => {
       `[INFO] 2 log entries from ${hostname()}: one`,
       `[INFO] 1 log entry from ${hostname()}: three`,
     ]);
+    expectEveryEntryAccounted(transport);
   });
 
   test('a subject function receives the batch', async () => {
@@ -119,6 +125,7 @@ describe('batched delivery over STARTTLS with AUTH', () => {
     await transport.flush();
 
     expect(server.mails[0]?.parsed.subject).toBe('2 entries, first: alpha');
+    expectEveryEntryAccounted(transport);
   });
 
   test('cc and bcc recipients are in the envelope, bcc not in the headers', async () => {
@@ -133,6 +140,7 @@ describe('batched delivery over STARTTLS with AUTH', () => {
     expect(mail?.envelope.to).toEqual(['ops@example.com', 'lead@example.com', 'audit@example.com']);
     expect(mail?.parsed.headers.get('cc')).toMatchObject({ text: 'lead@example.com' });
     expect(mail?.parsed.headers.has('bcc')).toBe(false);
+    expectEveryEntryAccounted(transport);
   });
 
   test('a transporter given by the user is used instead of SMTP and closed with the transport', async () => {
@@ -162,6 +170,7 @@ describe('batched delivery over STARTTLS with AUTH', () => {
     expect(server.mails).toHaveLength(1);
     expect(bodyLines(server.mails[0]!)).toHaveLength(2);
     expect(close).toHaveBeenCalledTimes(1);
+    expectEveryEntryAccounted(transport);
   });
 });
 
@@ -202,5 +211,6 @@ describe('timestamps', () => {
       `${new Date(loggedAt.getTime() + 1500).toISOString()} INFO  second`,
     ]);
     expect(mail?.parsed.date?.getTime()).toBe(Math.floor((loggedAt.getTime() + 3 * 3600_000) / 1000) * 1000);
+    expectEveryEntryAccounted(transport);
   });
 });

@@ -1,8 +1,9 @@
 import winston from 'winston';
-import { runFixture } from './helpers/child';
-import { memoryTransport } from './helpers/memory-transport';
-import { deadPort } from './helpers/ports';
-import { bodyLines, gate, optionsFor, recordingTransport, startServer } from './helpers/smtp';
+import { runFixture } from '../helpers/child';
+import { memoryTransport } from '../helpers/memory-transport';
+import { expectEveryEntryAccounted } from '../helpers/outbox';
+import { deadPort } from '../helpers/ports';
+import { bodyLines, gate, optionsFor, recordingTransport, startServer } from '../helpers/smtp';
 
 describe('delivery failures', () => {
   test('no server listening: a warn with a connection code, and the logger keeps working', async () => {
@@ -35,6 +36,8 @@ describe('delivery failures', () => {
     expect(warnings[0]?.message).not.toContain('S3cret-pass');
     expect(loggerErrors).toEqual([]);
     expect(seen).toEqual(['one', 'two', 'three']);
+    expect(transport.stats()).toMatchObject({ mailsGivenUp: 2, entriesGivenUp: 3, entriesPending: 0 });
+    expectEveryEntryAccounted(transport);
   });
 
   test('a program with no listeners and no server neither crashes nor hangs', async () => {
@@ -85,5 +88,6 @@ describe('delivery failures', () => {
       ...Array.from({ length: 5 }, (_, index) => `before ${index}`),
       ...Array.from({ length: 12 }, (_, index) => `during ${index}`),
     ]);
+    expectEveryEntryAccounted(transport);
   });
 });

@@ -1,8 +1,8 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runFixture } from './helpers/child';
-import { bodyLines, childEnv, futureServer, startServer } from './helpers/smtp';
+import { runFixture } from '../helpers/child';
+import { bodyLines, childEnv, futureServer, startServer } from '../helpers/smtp';
 
 describe('a process that ends on its own', () => {
   test('logs 7 entries (capacity 10), returns from main, and still delivers one mail with the 7 lines', async () => {
@@ -53,14 +53,21 @@ describe('a process that crashes', () => {
 });
 
 describe('spoolDir', () => {
+  // The folder is passed to the child processes, which write in it; the test removes it after.
+  let spool: string;
+  beforeEach(() => {
+    spool = mkdtempSync(join(tmpdir(), 'wbm-spool-run-'));
+  });
+  afterEach(() => rmSync(spool, { recursive: true, force: true }));
+
   test('a process that ends during an outage leaves its mail in the spool; the next one delivers it', async () => {
-    const spool = mkdtempSync(join(tmpdir(), 'wbm-spool-run-'));
     const future = await futureServer();
     const env = { ...childEnv(future), WBM_SPOOL: spool };
 
     const outage = await runFixture('spool-run.ts', env, ['7']);
     expect(outage.status).toBe(0);
-    expect(outage.stdout).toMatch(/^warn (ECONNECTION|ESOCKET|ECLOSETIMEOUT): 7\n$/);
+    // Three tries refused, then the mail is kept: the connection's code, not a timeout of the close.
+    expect(outage.stdout).toBe('warn ESOCKET: 7\n');
     expect(readdirSync(spool).filter((name) => name.endsWith('.mail.json'))).toHaveLength(1);
 
     const server = await future.start();
@@ -75,7 +82,6 @@ describe('spoolDir', () => {
   });
 
   test('a crash during an outage leaves the crash mail in the spool', async () => {
-    const spool = mkdtempSync(join(tmpdir(), 'wbm-spool-crash-'));
     const env = { ...childEnv(await futureServer()), WBM_SPOOL: spool };
 
     const crash = await runFixture('crash-during-outage.ts', env);

@@ -1,6 +1,6 @@
 import winston from 'winston';
-import { ManualClock } from './helpers/manual-clock';
-import { expectEveryEntryAccounted } from './helpers/outbox';
+import { ManualClock } from '../helpers/manual-clock';
+import { expectEveryEntryAccounted } from '../helpers/outbox';
 import {
   bodyLines,
   futureServer,
@@ -8,10 +8,9 @@ import {
   recordingTransport,
   startServer,
   type LocalSmtpServer,
-} from './helpers/smtp';
+} from '../helpers/smtp';
 
 const text = (line: string) => line.replace(/^\S+ \S+\s+/, '');
-const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 /** The settings that reach `server`, but with another password. */
 function withPassword(server: LocalSmtpServer, pass: string) {
@@ -23,20 +22,11 @@ function withPassword(server: LocalSmtpServer, pass: string) {
   };
 }
 
-/** Runs timers on the manual clock until `done` settles. */
-async function driveUntil(clock: ManualClock, done: Promise<unknown>): Promise<void> {
-  let finished = false;
-  void done.then(() => (finished = true));
-  while (!finished) {
-    await Promise.race([clock.whenTimerSet(), done]);
-    if (!finished) await clock.runNextTimer();
-    await settle();
-  }
-}
-
-function failFirst(times: number, code: number, message: string) {
+/** An `onMailFrom` that refuses the first `times` attempts; `attempts` gets the time of each, if given. */
+function failFirst(times: number, code: number, message: string, attempts?: { clock: ManualClock; at: number[] }) {
   let failures = 0;
   return (_address: unknown, _session: unknown, callback: (error?: Error | null) => void) => {
+    attempts?.at.push(attempts.clock.now());
     if (failures < times) {
       failures++;
       callback(Object.assign(new Error(message), { responseCode: code }));
@@ -48,21 +38,31 @@ function failFirst(times: number, code: number, message: string) {
 
 describe('transient failures are retried with backoff', () => {
   test('a server that answers 451 to the first two attempts gets the batch exactly once', async () => {
-    const server = await startServer({ serverOptions: { onMailFrom: failFirst(2, 451, 'Try again later') } });
     const clock = new ManualClock();
+    const attempts = { clock, at: [] as number[] };
+    const server = await startServer({
+      serverOptions: { onMailFrom: failFirst(2, 451, 'Try again later', attempts) },
+    });
     const { transport, warnings, sent } = recordingTransport({ ...optionsFor(server), clock });
     const logger = winston.createLogger({ transports: [transport] });
 
     for (let index = 0; index < 3; index++) logger.info(`line ${index}`);
-    await driveUntil(clock, transport.flush());
+    await clock.runUntil(transport.flush());
 
     expect(server.mails).toHaveLength(1);
     expect(bodyLines(server.mails[0]!).map(text)).toEqual(['line 0', 'line 1', 'line 2']);
     expect(sent.map((info) => info.count)).toEqual([3]);
     expect(warnings).toEqual([]);
     expect(transport.stats()).toMatchObject({ retries: 2, mailsSent: 1, entriesMailed: 3, mailsGivenUp: 0 });
-    // Backoff: the first retry waited at most minDelayMs, the second at most twice that.
-    expect(clock.now()).toBeLessThanOrEqual(1000 + 2000);
+    // Backoff, less a random half: the first retry waits 500 to 1000 ms (minDelayMs), the second
+    // 1000 to 2000 ms (twice that).
+    const [first, second, third] = attempts.at;
+    expect([attempts.at.length, first]).toEqual([3, 0]);
+    expect(second).toBeGreaterThanOrEqual(500);
+    expect(second).toBeLessThanOrEqual(1000);
+    expect(third! - second!).toBeGreaterThanOrEqual(1000);
+    expect(third! - second!).toBeLessThanOrEqual(2000);
+    expectEveryEntryAccounted(transport);
   });
 
   test('a connection dropped in the middle of DATA is retried and the batch arrives', async () => {
@@ -72,11 +72,12 @@ describe('transient failures are retried with backoff', () => {
     const logger = winston.createLogger({ transports: [transport] });
 
     logger.info('survives a dropped connection');
-    await driveUntil(clock, transport.flush());
+    await clock.runUntil(transport.flush());
 
     expect(server.mails.map((mail) => bodyLines(mail).map(text))).toEqual([['survives a dropped connection']]);
     expect(warnings).toEqual([]);
-    expect(transport.stats().retries).toBe(1);
+    expect(transport.stats()).toMatchObject({ retries: 1, mailsSent: 1, entriesMailed: 1, entriesPending: 0 });
+    expectEveryEntryAccounted(transport);
   });
 
   test('no server at first, started on that port later: every batch logged meanwhile arrives, in order', async () => {
@@ -93,11 +94,12 @@ describe('transient failures are retried with backoff', () => {
     for (let index = 0; index < 6; index++) logger.info(`entry ${index}`);
     const flushed = transport.flush();
 
-    // Two failed tries, a few seconds of backoff, then the server comes up.
+    // The first try fails and waits for its retry; the retry fails and waits again; then the
+    // server comes up.
     await clock.runNextTimer();
     await clock.whenTimerSet();
     const server = await future.start();
-    await driveUntil(clock, flushed);
+    await clock.runUntil(flushed);
 
     expect(server.mails.map((mail) => bodyLines(mail).map(text))).toEqual([
       ['entry 0', 'entry 1'],
@@ -105,7 +107,8 @@ describe('transient failures are retried with backoff', () => {
       ['entry 4', 'entry 5'],
     ]);
     expect(warnings).toEqual([]);
-    expect(transport.stats()).toMatchObject({ retries: 2, mailsSent: 3, entriesMailed: 6 });
+    expect(transport.stats()).toMatchObject({ retries: 2, mailsSent: 3, entriesMailed: 6, entriesPending: 0 });
+    expectEveryEntryAccounted(transport);
   });
 });
 
@@ -122,6 +125,7 @@ describe('permanent failures are not retried', () => {
     ]);
     expect(clock.fired).toBe(0);
     expect(transport.stats()).toMatchObject({ retries: 0, mailsGivenUp: 1, entriesGivenUp: 1, mailsSent: 0 });
+    expectEveryEntryAccounted(transport);
   });
 
   test('535: one login attempt, one warn with EAUTH and without the password, the loss counted', async () => {
@@ -135,6 +139,7 @@ describe('permanent failures are not retried', () => {
     expect(warnings.map((warning) => [warning.code, warning.responseCode])).toEqual([['EAUTH', 535]]);
     expect(JSON.stringify({ ...warnings[0], message: warnings[0]?.message })).not.toContain(pass);
     expect(transport.stats()).toMatchObject({ retries: 0, mailsGivenUp: 1, entriesGivenUp: 1 });
+    expectEveryEntryAccounted(transport);
   });
 });
 
@@ -142,7 +147,7 @@ describe('maxBufferedEntries keeps memory bounded', () => {
   test('3x maxBufferedEntries during an outage: the exact drop count is in the first mail after recovery', async () => {
     const future = await futureServer();
     const clock = new ManualClock();
-    const { transport, warnings } = recordingTransport({
+    const { transport, warnings, logged } = recordingTransport({
       smtp: future.smtp,
       from: 'app@example.com',
       to: 'ops@example.com',
@@ -156,13 +161,13 @@ describe('maxBufferedEntries keeps memory bounded', () => {
     for (let index = 0; index < 10; index++) logger.info(`entry ${index}`);
     await clock.whenTimerSet(); // the first batch failed and waits for its retry
     for (let index = 10; index < 300; index++) logger.info(`entry ${index}`);
-    await settle();
+    await logged(300);
 
     expect(transport.stats()).toMatchObject({ entriesLogged: 300, entriesPending: 100, entriesDropped: 200 });
     expect(warnings.map((warning) => warning.code)).toEqual(['EOVERFLOW']);
 
     const server = await future.start();
-    await driveUntil(clock, transport.flush());
+    await clock.runUntil(transport.flush());
 
     // The batch being retried went first, as it was rendered; the next mail announces the drops.
     const [retried, next, ...rest] = server.mails.map(bodyLines);
@@ -176,12 +181,12 @@ describe('maxBufferedEntries keeps memory bounded', () => {
       ...Array.from({ length: 90 }, (_, index) => `entry ${index + 210}`),
     ]);
     expect(transport.stats()).toMatchObject({ entriesMailed: 100, entriesDropped: 200, entriesPending: 0 });
-    expectEveryEntryAccounted(transport.stats());
+    expectEveryEntryAccounted(transport);
   });
 });
 
 describe('rateLimit prevents mail storms', () => {
-  test('10000 errors with flushLevel error: no more mails than the limit allows, every entry mailed or counted', async () => {
+  test('10000 errors with flushLevel error: two mails at once, then everything else in one mail when the pace allows', async () => {
     const server = await startServer();
     const clock = new ManualClock();
     const sentAt: number[] = [];
@@ -193,29 +198,25 @@ describe('rateLimit prevents mail storms', () => {
     const logger = winston.createLogger({ transports: [transport] });
 
     for (let index = 0; index < 10_000; index++) logger.error(`failure ${index}`);
-    await driveUntil(clock, transport.flush());
+    await clock.runUntil(transport.flush());
 
-    for (const at of sentAt) {
-      expect(sentAt.filter((other) => other > at - 60_000 && other <= at).length).toBeLessThanOrEqual(5);
-    }
-    expect(server.mails.length).toBe(sentAt.length);
-    expect(server.mails.length).toBeLessThanOrEqual(5 * (Math.floor(clock.now() / 60_000) + 1));
-    const stats = transport.stats();
-    expect(stats.entriesMailed + stats.entriesDropped).toBe(10_000);
+    // Each error is a batch of its own. Half of the 5 mails a minute go at once (2), each with the
+    // batch at the head of the queue; the next waits for the pace, 60 s / 3, and takes with it every
+    // batch held back meanwhile.
+    expect(sentAt).toEqual([0, 0, 20_000]);
+    const [first, second, merged] = server.mails.map(bodyLines);
+    expect(first?.map(text)).toEqual(['failure 0']);
+    expect(second?.map(text)).toEqual(['failure 1']);
+    expect(merged?.[0]).toBe('[winston-buffered-mail] This mail holds 9998 batches merged into one by `rateLimit`.');
+    expect(merged?.slice(1).map(text)).toEqual(Array.from({ length: 9998 }, (_, index) => `failure ${index + 2}`));
     expect(warnings).toEqual([]);
-    // A mail of several batches says so in its first line; no line is lost or repeated.
-    for (const lines of server.mails.map(bodyLines)) {
-      const entriesInMail = lines.filter((line) => !line.startsWith('[')).length;
-      if (entriesInMail > 1)
-        expect(lines[0]).toBe(
-          `[winston-buffered-mail] This mail holds ${entriesInMail} batches merged into one by \`rateLimit\`.`,
-        );
-    }
-    const failures = server.mails
-      .flatMap(bodyLines)
-      .filter((line) => !line.startsWith('['))
-      .map(text);
-    expect(failures).toEqual(Array.from({ length: 10_000 }, (_, index) => `failure ${index}`));
+    expect(transport.stats()).toMatchObject({
+      mailsSent: 3,
+      entriesMailed: 10_000,
+      entriesDropped: 0,
+      entriesPending: 0,
+    });
+    expectEveryEntryAccounted(transport);
   });
 });
 
@@ -248,14 +249,18 @@ describe('a crash entry does not wait behind a backoff', () => {
     expect(clock.now()).toBe(0);
     expect(bodyLines(server.mails[0]!).map(text)).toEqual(['uncaughtException: boom', 'Error: boom']);
 
-    await driveUntil(clock, transport.flush());
-    expect(clock.now()).toBeGreaterThanOrEqual(retryAt);
+    // The retry keeps its backoff: minDelayMs less a random half, from the first try at 0.
+    expect(retryAt).toBeGreaterThanOrEqual(30_000);
+    expect(retryAt).toBeLessThanOrEqual(60_000);
+    await clock.runUntil(transport.flush());
+    expect(clock.now()).toBe(retryAt);
     expect(server.mails.map((mail) => bodyLines(mail).map(text))).toEqual([
       ['uncaughtException: boom', 'Error: boom'],
       ['before 1', 'before 2'],
     ]);
     expect(warnings).toEqual([]);
-    expectEveryEntryAccounted(transport.stats());
+    expect(transport.stats()).toMatchObject({ retries: 1, mailsSent: 2, entriesMailed: 3, entriesPending: 0 });
+    expectEveryEntryAccounted(transport);
   });
 });
 
@@ -279,7 +284,7 @@ describe('a refused login is not hammered', () => {
 
     expect(server.authAttempts).toHaveLength(1);
     expect(clock.pending).toEqual([60_000]);
-    await driveUntil(clock, flushed);
+    await clock.runUntil(flushed);
 
     // One more login a minute later, for the two mails that waited, merged.
     expect(server.authAttempts).toHaveLength(2);
@@ -287,5 +292,8 @@ describe('a refused login is not hammered', () => {
       ['EAUTH', 1],
       ['EAUTH', 2],
     ]);
+    expect(clock.now()).toBe(60_000);
+    expect(transport.stats()).toMatchObject({ mailsGivenUp: 2, entriesGivenUp: 3, entriesPending: 0 });
+    expectEveryEntryAccounted(transport);
   });
 });
