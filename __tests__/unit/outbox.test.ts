@@ -113,7 +113,8 @@ describe('retries always back off', () => {
     expect(lines(crash.message)).toEqual(['boom']);
     crash.fail(failures.transient);
     await clock.whenTimerSet();
-    expect(clock.pending).toEqual([46_000]);
+    // The mail of the earlier run stays first in the queue: the outbox sleeps until its retry.
+    expect(clock.pending).toEqual([45_000]);
 
     // Another crash entry at once does not make a new conversation before minDelayMs has passed.
     outbox.accept(crashEntry('boom again'));
@@ -123,14 +124,15 @@ describe('retries always back off', () => {
     expect(stats()).toMatchObject({ entriesLogged: 2, entriesPending: 2, retries: 2 });
     expectEveryEntryAccounted(stats());
 
-    // Then the second crash mail, the retry of the first, and the mail of the earlier run.
+    // Then the second crash mail at once; the others follow in queue order: the mail of the
+    // earlier run, then the retry of the first crash mail.
     clock.advanceTo(61_000);
     const flushed = outbox.flush();
     await acceptSendsUntil(mailer, flushed);
     expect(mailer.delivered.map((message) => message.text)).toEqual([
       'boom again\n',
-      'boom\n',
       'old 1\nold 2\nold 3\nold 4\n',
+      'boom\n',
     ]);
     expect(clock.now()).toBe(61_000);
     expect(spool.removed).toEqual(['old-1']);
@@ -138,7 +140,7 @@ describe('retries always back off', () => {
     expectEveryEntryAccounted(stats());
   });
 
-  test('a stream of crash entries during an outage is one conversation per minDelayMs, each with what came since', async () => {
+  test('a stream of crash entries during an outage: each minDelayMs one crash mail with what came since, and the retry of the oldest mail', async () => {
     const scripted = scriptedOutbox({ retry: { attempts: 100, minDelayMs: 1000, maxDelayMs: 1000 } });
     const { outbox, mailer, clock, stats } = scripted;
     const conversations: Array<[number, string[]]> = [];
@@ -159,14 +161,20 @@ describe('retries always back off', () => {
 
     const crashes = (from: number, to: number) =>
       Array.from({ length: to - from + 1 }, (_, offset) => `crash ${from + offset}`);
+    // Each second: the crash entries that came since, at once, then the oldest mail's retry,
+    // which keeps its place at the head of the queue so that log order holds after recovery.
     expect(conversations).toEqual([
       [0, ['crash 0']],
       [1000, crashes(1, 9)],
+      [1000, ['crash 0']],
       [2000, crashes(10, 19)],
+      [2000, ['crash 0']],
       [3000, crashes(20, 29)],
+      [3000, ['crash 0']],
       [4000, crashes(30, 39)],
+      [4000, ['crash 0']],
     ]);
-    expect(stats()).toMatchObject({ entriesLogged: 40, entriesPending: 40, retries: 5 });
+    expect(stats()).toMatchObject({ entriesLogged: 40, entriesPending: 40, retries: 9 });
     expectEveryEntryAccounted(stats());
   });
 });

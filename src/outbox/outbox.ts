@@ -410,10 +410,11 @@ export class Outbox {
     const merged = this.jobs.filter((job) => !job.rendered && !job.busy && !job.spooled);
     const [first, ...rest] = merged;
     if (!first) return crash;
+    // It keeps its place in the queue, so that a later retry keeps log order with the mails
+    // still waiting for theirs; this first try goes now.
     this.absorb(first, rest);
     first.urgent = true;
     first.notBefore = 0;
-    this.jobs = [first, ...this.jobs.filter((job) => job !== first)];
     return first;
   }
 
