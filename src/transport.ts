@@ -8,7 +8,10 @@ import TransportStream = require('winston-transport');
 import { systemClock } from './clock';
 import { unwatchExit, watchExit, type ExitAware } from './exit-hook';
 import { defaultLineFormat } from './render';
-import { createMailer, describeFailure, isTooLarge, sanitizeError, secretForms, type SmtpError } from './mail';
+import { createMailer, describeFailure, isTooLarge, sanitizeError, secretForms } from './mail';
+// From its own module, not the index: the declarations we publish must not reach nodemailer's,
+// which do not compile without `esModuleInterop`.
+import type { SmtpError } from './mail/errors';
 import {
   resolveOptions,
   type BufferedMailTransportOptions,
