@@ -4,6 +4,11 @@ const config: Config = {
   testEnvironment: 'node',
   roots: ['<rootDir>/__tests__'],
   testMatch: ['**/*.test.ts'],
+  // As tsconfig.json's `paths`: code written as users write it runs against the source.
+  moduleNameMapper: {
+    '^winston-buffered-mail$': '<rootDir>/src/index.ts',
+    '^winston-buffered-mail/testing$': '<rootDir>/src/testing.ts',
+  },
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
   },

@@ -1,20 +1,35 @@
 #!/usr/bin/env bash
 # Installs the packed tarball into a new project, the way users get it, and uses it from
-# CommonJS, from ESM, and from TypeScript under moduleResolution node16 and bundler.
+# CommonJS and from ESM; then type-checks the README's quick start (its import and its require()
+# forms) and a use of every export against it, strict and without skipLibCheck, in each setup
+# users have: esModuleInterop off, module/moduleResolution node16, nodenext, and bundler.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
+# `npm pack` builds dist/ first (the `prepack` script).
 tarball="$(cd "$root" && npm pack --silent --pack-destination "$work" | tail -n 1)"
 contents="$(tar -tzf "$work/$tarball")"
-if grep -qvE '^package/(dist/|README\.md$|LICENSE$|package\.json$)' <<<"$contents"; then
-  echo "smoke: the tarball holds more than dist/, README, LICENSE and package.json:" >&2
-  grep -vE '^package/(dist/|README\.md$|LICENSE$|package\.json$)' <<<"$contents" >&2
+shipped='^package/(dist/|README\.md$|LICENSE$|package\.json$|CHANGELOG\.md$|BENCHMARKS\.md$|docs/digest\.png$)'
+if grep -qvE "$shipped" <<<"$contents"; then
+  echo "smoke: the tarball holds more than dist/, the README, what it links to, LICENSE and package.json:" >&2
+  grep -vE "$shipped" <<<"$contents" >&2
   exit 1
 fi
 if grep -qE '\.map$|__tests__|demo-mail' <<<"$contents"; then
   echo "smoke: the tarball holds source maps, tests or demo output" >&2
+  exit 1
+fi
+# npm shows the README without the repository: every file it links to or shows must be shipped.
+for target in $(grep -oE '\]\([^)#:]+\)' "$root/README.md" | sed -E 's/^\]\((.*)\)$/\1/' | sort -u); do
+  if ! grep -qxF "package/$target" <<<"$contents"; then
+    echo "smoke: the README links to $target, which the tarball does not hold" >&2
+    exit 1
+  fi
+done
+if tar -xzOf "$work/$tarball" --wildcards 'package/dist/*.d.ts' | grep -qE '\b(flushBeforeExit|onExit)\b'; then
+  echo "smoke: the published declarations show the exit handling's internals" >&2
   exit 1
 fi
 
@@ -64,7 +79,7 @@ JS
 node smoke.mjs
 
 cat > use.ts <<'TS'
-import winston from 'winston';
+import * as winston from 'winston';
 import {
   BufferedMailTransport,
   defaultLineFormat,
@@ -98,25 +113,76 @@ const logger = winston.createLogger({ format: defaultLineFormat(), transports: [
 void withLogging(logger, { level: 'debug', transports: [mail], close: true }, async () => 42).then((n: number) => n);
 const fromEnv: BufferedMailTransportOptions = optionsFromEnv({}, 'APP_');
 const preview: string = renderBatch([], { html: true })[0]?.subject ?? '';
-export { fromEnv, preview };
+const name: string = mail.name;
+// @ts-expect-error the exit handling is not part of the public surface
+mail.flushBeforeExit();
+// @ts-expect-error the exit handling is not part of the public surface
+mail.onExit();
+export { fromEnv, preview, name };
 TS
+cp "$root/examples/quick-start.ts" quick-start.ts
+cp "$root/examples/quick-start.ts" quick-start.mts
+cp "$root/examples/quick-start.cjs" quick-start.cjs
+# Each setup: a name, then the compiler options that make it.
+setups=(
+  "esModuleInterop false|--module commonjs --moduleResolution node10 --esModuleInterop false"
+  "node16|--module node16 --moduleResolution node16"
+  "nodenext|--module nodenext --moduleResolution nodenext"
+  "bundler|--module esnext --moduleResolution bundler"
+)
+tsc_in() {
+  local flags
+  read -r -a flags <<<"${1#*|}"
+  npx tsc --noEmit --strict --skipLibCheck false --types node --target es2022 --allowJs --checkJs "${flags[@]}" "${@:2}"
+}
 typecheck() {
-  for resolution in node16 bundler; do
-    module=$([ "$resolution" = bundler ] && echo esnext || echo node16)
-    npx tsc --noEmit --strict --skipLibCheck false --types node --module "$module" --moduleResolution "$resolution" --target es2022 "$1"
-    echo "smoke: TypeScript $1, moduleResolution $resolution ok"
+  for setup in "${setups[@]}"; do
+    name="${setup%%|*}"
+    files=()
+    for file in "$@"; do
+      # An .mts file is an ES module, which a project compiled to CommonJS does not have.
+      [[ "$name" = "esModuleInterop false" && "$file" = *.mts ]] || files+=("$file")
+    done
+    tsc_in "$setup" "${files[@]}"
+    echo "smoke: TypeScript ($name) ok: ${files[*]}"
   done
 }
 # The main entry must type-check without the optional peers of the testing entry.
-typecheck use.ts
+typecheck use.ts quick-start.ts quick-start.mts quick-start.cjs
+
+# Without its optional peers, the testing entry loads, and starting a server names what to install.
+cat > no-peers.cjs <<'JS'
+const assert = require('node:assert');
+const { startLocalSmtpServer } = require('winston-buffered-mail/testing');
+startLocalSmtpServer().then(
+  () => assert.fail('the server started without smtp-server'),
+  (error) => {
+    assert.match(error.message, /`smtp-server` is not installed: npm install --save-dev smtp-server mailparser selfsigned$/);
+    console.log('smoke: testing entry without its optional peers ok');
+  },
+);
+JS
+node no-peers.cjs
 
 cat > use-testing.ts <<'TS'
 import { startLocalSmtpServer, type LocalSmtpServer } from 'winston-buffered-mail/testing';
 export async function start(): Promise<LocalSmtpServer> {
-  const server = await startLocalSmtpServer();
+  const server = await startLocalSmtpServer({ serverOptions: { size: 1024 } });
   server.mails.map((mail) => mail.parsed.subject);
   return server;
 }
 TS
 npm install --no-audit --no-fund --silent smtp-server mailparser selfsigned >/dev/null
-typecheck use-testing.ts
+for setup in "${setups[@]:1}"; do
+  tsc_in "$setup" use-testing.ts
+  echo "smoke: TypeScript (${setup%%|*}) ok: use-testing.ts"
+done
+# smtp-server's own declarations default-import node: modules, so they need esModuleInterop;
+# ours must add no error of their own.
+ours="$(tsc_in "${setups[0]}" use-testing.ts | grep 'error TS' | grep -v '^node_modules/smtp-server/' || true)"
+if [ -n "$ours" ]; then
+  echo "smoke: the testing entry's declarations fail without esModuleInterop:" >&2
+  echo "$ours" >&2
+  exit 1
+fi
+echo "smoke: TypeScript (esModuleInterop false) ok: use-testing.ts, but for smtp-server's own declarations"

@@ -1,6 +1,6 @@
-import { simpleParser, type ParsedMail } from 'mailparser';
-import { generate } from 'selfsigned';
-import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import type { ParsedMail } from 'mailparser';
+import type { SMTPServerOptions, SMTPServerSession } from 'smtp-server';
+import { loadTestingPeers } from './testing-peers';
 
 /** A mail as the local server received it. */
 export interface ReceivedMail {
@@ -56,6 +56,7 @@ export interface LocalSmtpServer {
 
 /** A fresh self-signed certificate for 127.0.0.1 and localhost, valid for a day. */
 export async function generateCertificate(): Promise<{ key: string; cert: string }> {
+  const { generate } = loadTestingPeers().selfsigned;
   const now = Date.now();
   const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
     keySize: 2048,
@@ -84,6 +85,9 @@ function tlsProtocolOf(session: SMTPServerSession): string | undefined {
 
 /** Starts the server on an ephemeral port of 127.0.0.1. */
 export async function startLocalSmtpServer(options: LocalSmtpServerOptions = {}): Promise<LocalSmtpServer> {
+  const { smtpServer, mailparser } = loadTestingPeers();
+  const { SMTPServer } = smtpServer;
+  const { simpleParser } = mailparser;
   const { key, cert } = options.certificate ?? (await generateCertificate());
   const credentials = options.credentials ?? { user: 'demo', pass: `demo-${Math.random().toString(36).slice(2)}` };
   const mails: ReceivedMail[] = [];

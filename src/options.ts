@@ -1,6 +1,7 @@
 import type { SecureVersion } from 'node:tls';
 import type { Format, TransformableInfo } from 'logform';
 import type { Clock } from './clock';
+import { rejectUnknownKeys } from './option-keys';
 
 /** A log entry as the transport received it, after its `format` ran. */
 export type LogEntry = TransformableInfo;
@@ -274,7 +275,11 @@ export interface BufferedMailTransportOptions {
    * @default the system clock
    */
   clock?: Clock;
-  /** Most verbose level this transport accepts; the logger's level when not set. */
+  /**
+   * Most verbose level this transport accepts, one of the logger's levels; checked when the
+   * transport is added to a logger.
+   * @default the logger's level
+   */
   level?: string;
   /** When true, the transport accepts nothing. */
   silent?: boolean;
@@ -561,12 +566,14 @@ function resolveTransporter(value: unknown): MailTransporter {
 
 /**
  * Validates the options of a `BufferedMailTransport`, applies the defaults and returns them frozen.
- * Throws a `TypeError` or `RangeError` that names the option at fault; never echoes a password.
+ * Throws a `TypeError` or `RangeError` that names the option at fault, or a `TypeError` that names
+ * an unknown key and the option probably meant; never echoes a password.
  */
 export function resolveOptions(options: BufferedMailTransportOptions): ResolvedOptions {
   if (!isObject(options)) {
     throw new TypeError(expected('options', 'an object with `from`, `to` and `smtp` or `transporter`', options));
   }
+  rejectUnknownKeys(options);
   const hasSmtp = options.smtp !== undefined;
   const hasTransporter = options.transporter !== undefined;
   if (hasSmtp === hasTransporter) {
@@ -600,9 +607,13 @@ export function resolveOptions(options: BufferedMailTransportOptions): ResolvedO
       ),
     );
   }
-  const { flushLevel, mode = 'batch', flushIntervalMs } = options;
+  const { flushLevel, level, mode = 'batch', flushIntervalMs } = options;
   if (flushLevel !== undefined && (typeof flushLevel !== 'string' || flushLevel === '')) {
     throw new TypeError(expected('flushLevel', 'a level name such as `error`', flushLevel));
+  }
+  // Checked against the logger's own levels once the transport is added to a logger.
+  if (level !== undefined && (typeof level !== 'string' || level === '')) {
+    throw new TypeError(expected('level', 'a level name such as `info`', level));
   }
   if (mode !== 'batch' && mode !== 'context') {
     throw new TypeError(expected('mode', "`'batch'` or `'context'`", mode));

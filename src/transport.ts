@@ -1,11 +1,17 @@
 import { writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { inspect, type InspectOptionsStylized } from 'node:util';
-import TransportStream from 'winston-transport';
+// winston-transport is `export =`: a default import would put one in the declarations we publish,
+// which then would not compile for users without `esModuleInterop`.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the one form that compiles in every setup
+import TransportStream = require('winston-transport');
 import { systemClock } from './clock';
 import { unwatchExit, watchExit, type ExitAware } from './exit-hook';
 import { defaultLineFormat } from './render';
-import { createMailer, describeFailure, isTooLarge, sanitizeError, secretForms, type SmtpError } from './mail';
+import { createMailer, describeFailure, isTooLarge, sanitizeError, secretForms } from './mail';
+// From its own module, not the index: the declarations we publish must not reach nodemailer's,
+// which do not compile without `esModuleInterop`.
+import type { SmtpError } from './mail/errors';
 import {
   resolveOptions,
   type BufferedMailTransportOptions,
@@ -78,7 +84,9 @@ const WARNING_TYPE = 'WinstonBufferedMailWarning';
  * A winston transport that keeps log entries and mails them in batches, over an SMTP connection
  * that is always encrypted, or through any nodemailer transporter.
  */
-export class BufferedMailTransport extends TransportStream implements ExitAware {
+export class BufferedMailTransport extends TransportStream {
+  /** The name of this kind of transport, as winston's transports have one. */
+  readonly name: string = 'buffered-mail';
   // Private fields, not TypeScript's `private`: util.inspect, JSON and Object.keys cannot reach
   // them, and the settings hold the password.
   readonly #settings: ResolvedOptions;
@@ -86,6 +94,11 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
   private readonly outbox: Outbox;
   private readonly closeMailer: () => void;
   readonly #secrets: readonly string[];
+  // What the exit handling calls; closures, so that they are no methods a user could call.
+  readonly #exitHooks: ExitAware = {
+    flushBeforeExit: () => this.#flushBeforeExit(),
+    onExit: () => this.#onExit(),
+  };
   private readonly hostname = hostname();
   private watchingExit = false;
   private exiting = false;
@@ -137,8 +150,8 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
       estimateMailBytes: (entry) => estimateEntryMailBytes(entry, settings),
     });
     if (spool || settings.flushOnExit) this.startWatchingExit();
-    if (settings.flushLevel !== undefined) {
-      this.once('pipe', () => this.checkFlushLevel());
+    if (settings.flushLevel !== undefined || options.level !== undefined) {
+      this.once('pipe', () => this.checkLevels());
     }
   }
 
@@ -229,16 +242,16 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
     this.outbox.close(this.#settings.closeTimeoutMs).then(() => callback(), callback);
   }
 
-  /** @internal The process is about to end on its own. */
-  flushBeforeExit(): void {
+  /** The process is about to end on its own. */
+  #flushBeforeExit(): void {
     if (this.exitFlush || !this.#settings.flushOnExit || this.outbox.idle) return;
     this.exitFlush = this.outbox.close(this.#settings.closeTimeoutMs).finally(() => {
       this.exitFlush = undefined;
     });
   }
 
-  /** @internal The process is exiting: keep in the spool, or at least count, what is left. */
-  onExit(): void {
+  /** The process is exiting: keep in the spool, or at least count, what is left. */
+  #onExit(): void {
     this.exiting = true;
     this.outbox.exit();
   }
@@ -253,12 +266,12 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
 
   private startWatchingExit(): void {
     this.watchingExit = true;
-    watchExit(this);
+    watchExit(this.#exitHooks);
   }
 
   private stopWatchingExit(): void {
     this.watchingExit = false;
-    unwatchExit(this);
+    unwatchExit(this.#exitHooks);
   }
 
   private get levelTable(): Readonly<Record<string, number>> {
@@ -275,13 +288,19 @@ export class BufferedMailTransport extends TransportStream implements ExitAware 
     return severity !== undefined && threshold !== undefined && severity <= threshold;
   }
 
-  private checkFlushLevel(): void {
+  // An unknown `level` would make winston-transport drop every entry without a word.
+  private checkLevels(): void {
     const levels = this.levelTable;
-    const { flushLevel } = this.#settings;
-    if (flushLevel !== undefined && !(flushLevel in levels)) {
-      throw new RangeError(
-        `Expected \`flushLevel\` to be one of the logger's levels (${Object.keys(levels).join(', ')}), got \`${JSON.stringify(flushLevel)}\``,
-      );
+    const named: Array<[option: string, level: string | undefined]> = [
+      ['level', this.level],
+      ['flushLevel', this.#settings.flushLevel],
+    ];
+    for (const [option, level] of named) {
+      if (level !== undefined && !Object.hasOwn(levels, level)) {
+        throw new RangeError(
+          `Expected \`${option}\` to be one of the logger's levels (${Object.keys(levels).join(', ')}), got \`${JSON.stringify(level)}\``,
+        );
+      }
     }
   }
 

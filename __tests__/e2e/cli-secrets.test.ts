@@ -127,7 +127,7 @@ describe('send --config with JSON of the wrong shape names the option, never the
     [
       'the password under another name',
       smtp(`{ "user": "${USER}", "password": "${PASS}" }`),
-      'Expected `smtp.auth.pass` to be a non-empty string',
+      'Unknown option `smtp.auth.password`; did you mean `smtp.auth.pass`?',
     ],
     [
       '`user:password` as `smtp.auth`',
