@@ -39,8 +39,15 @@ async function main(): Promise<void> {
   const total = Math.round(RATE_PER_S * DURATION_S);
   let logged = 0;
   let peakBytesPending = 0;
+  let started = 0;
+  // What still waits right after each mail: its trend is how fast the backlog grows.
+  const afterMail: Array<{ atMs: number; bytes: number }> = [];
+  let streaming = true;
+  transport.on('mail', () => {
+    if (streaming) afterMail.push({ atMs: performance.now() - started, bytes: transport.stats().bytesPending });
+  });
 
-  const started = performance.now();
+  started = performance.now();
   // Each tick logs what the rate asks for by now, so that a late tick catches up instead of slowing the stream.
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
@@ -53,12 +60,19 @@ async function main(): Promise<void> {
     }, TICK_MS);
   });
   const streamedMs = performance.now() - started;
+  streaming = false;
   await transport.flush();
   const flushedMs = performance.now() - started;
   const delay = loop.stop();
   const stalls = stallWatch.stop();
   heap.stop();
 
+  // The first 10 mails go as fast as the rate limit's burst allows; the pace is set after them.
+  const paced = afterMail.slice(10);
+  const first = paced[0];
+  const last = paced[paced.length - 1];
+  const backlogGrowthBytesPerS =
+    first && last && last.atMs > first.atMs ? ((last.bytes - first.bytes) * 1000) / (last.atMs - first.atMs) : null;
   const stats = transport.stats();
   await server.waitForMails(stats.mailsSent);
   report({
@@ -73,7 +87,9 @@ async function main(): Promise<void> {
     mails: stats.mailsSent,
     allSecure: server.mails.every((mail) => mail.secure && mail.user === server.credentials.user),
     largestMailBytes: Math.max(...server.mails.map((mail) => mail.bytes)),
+    largestMailEntries: Math.max(...server.mails.map((mail) => mail.entries)),
     peakBytesPending,
+    backlogGrowthBytesPerS,
     streamedMs: Math.round(streamedMs),
     flushedAfterStreamMs: Math.round(flushedMs - streamedMs),
     baselineRssMb: round1(baselineRssMb),
