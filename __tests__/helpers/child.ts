@@ -30,8 +30,17 @@ export function startFixture(
  * otherwise; a script given by a relative path is found from the project root either way.
  */
 export function runNode(args: string[], env: Record<string, string> = {}, cwd = ROOT): Promise<ChildResult> {
-  const [script, ...rest] = args;
-  return startNode(script === undefined ? [] : [resolvePath(ROOT, script), ...rest], env, cwd).result;
+  // Node's own options (`-r module`) come first; the first other argument is the script.
+  const resolved = [...args];
+  let index = 0;
+  while (index < resolved.length && resolved[index]?.startsWith('-')) index += resolved[index] === '-r' ? 2 : 1;
+  for (let flag = 0; flag < index; flag++) {
+    const value = resolved[flag];
+    if (resolved[flag - 1] === '-r' && value?.startsWith('.')) resolved[flag] = resolvePath(ROOT, value);
+  }
+  const script = resolved[index];
+  if (script !== undefined) resolved[index] = resolvePath(ROOT, script);
+  return startNode(resolved, env, cwd).result;
 }
 
 function startNode(
