@@ -309,8 +309,14 @@ export class Outbox {
     } finally {
       if (generation === this.generation) {
         this.pumping = false;
-        this.options.mailer.release();
-        this.resolveWaiters();
+        // A job may have arrived after the loop found the queue empty and before it ended: its
+        // own call to pump() returned at once, seeing this one still running.
+        if (this.jobs.length > 0) {
+          void this.pump();
+        } else {
+          this.options.mailer.release();
+          this.resolveWaiters();
+        }
       }
     }
   }
