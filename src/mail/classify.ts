@@ -68,6 +68,8 @@ const PLAIN_TEXT_WHERE_TLS_EXPECTED = /WRONG_VERSION_NUMBER/;
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT']);
 
 const XOAUTH2_COMMAND = 'AUTH XOAUTH2';
+// Replies to AUTH from a server that does not know the command, or not this mechanism.
+const COMMAND_UNKNOWN = new Set([500, 502, 504]);
 const REACH_HINT = 'check `smtp.host` and `smtp.port`, and that the server is reachable';
 const HINT = {
   untrusted:
@@ -139,7 +141,7 @@ function describeReply(fields: FailureFields, responseCode: number): FailureDesc
     ? HINT.tooLarge
     : responseCode === 530
       ? HINT.noLogin
-      : (responseCode === 502 || responseCode === 504) && fields.command?.startsWith('AUTH')
+      : COMMAND_UNKNOWN.has(responseCode) && fields.command?.startsWith('AUTH')
         ? HINT.loginNotOffered
         : hintOfCode(fields);
   // nodemailer's reading of RFC 5321: 503 (bad sequence of commands) is about the session's state,
