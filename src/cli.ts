@@ -402,7 +402,8 @@ async function sendTest(values: Values, positionals: string[]): Promise<number> 
 
 async function verify(values: Values, positionals: string[]): Promise<number> {
   const { options, server } = loadOptions('verify', values, positionals, false);
-  const transport = createTransport('verify', options, {});
+  // Mails kept in the spool by the application are not for a check to send.
+  const transport = createTransport('verify', options, { spoolDir: undefined });
   try {
     await transport.verify();
   } catch (error) {

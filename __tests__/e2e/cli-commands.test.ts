@@ -1,6 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BufferedMailTransport } from '../../src';
 import { runNode, type ChildResult } from '../helpers/child';
 import { deadPort } from '../helpers/ports';
 import { bodyLines, startServer, type LocalSmtpServer } from '../helpers/smtp';
@@ -141,6 +142,32 @@ describe('verify', () => {
     const line = expectFailure(await cli(['verify', '--config', configFile(port)], { LOG_MAIL_SMTP_PASS: PASS }));
     expect(line).toContain(`connect ECONNREFUSED 127.0.0.1:${port}`);
   });
+});
+
+test("verify and send-test leave the application's spool alone", async () => {
+  const spoolDir = join(folder, 'spool');
+  // A mail the application could not deliver, kept for its next start.
+  const outage = new BufferedMailTransport({
+    smtp: { host: '127.0.0.1', port: await deadPort(), auth: { user: 'demo', pass: PASS } },
+    from: 'app@example.com',
+    to: 'ops@example.com',
+    retry: false,
+    spoolDir,
+  });
+  outage.write({ level: 'info', message: 'kept for the next start', [Symbol.for('level')]: 'info' });
+  await outage.flush();
+  await outage.close();
+  const spooled = readdirSync(spoolDir).filter((name) => name.endsWith('.mail.json'));
+  expect(spooled).toHaveLength(1);
+
+  const config = configFile(server.port, { spoolDir });
+  const mails = server.mails.length;
+  expect((await cli(['verify', '--config', config], { LOG_MAIL_SMTP_PASS: PASS })).status).toBe(0);
+  expect(server.mails).toHaveLength(mails);
+  expect((await cli(['send-test', '--config', config], { LOG_MAIL_SMTP_PASS: PASS })).status).toBe(0);
+  expect(server.mails).toHaveLength(mails + 1);
+  expect(server.mails[mails]?.parsed.text).not.toContain('kept for the next start');
+  expect(readdirSync(spoolDir).filter((name) => name.endsWith('.mail.json'))).toEqual(spooled);
 });
 
 describe('send-test', () => {
