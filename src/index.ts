@@ -9,7 +9,10 @@ export { withLogging } from './with-logging';
 export type { LoggingScope, ScopedLogger } from './with-logging';
 export { optionsFromEnv } from './env';
 export type { Clock, TimerHandle } from './clock';
+export type { SmtpError } from './mail';
 export type {
+  AccessTokenProvider,
+  AccessTokenRequest,
   BufferedMailTransportOptions,
   LogEntry,
   MailAttachment,
@@ -19,6 +22,11 @@ export type {
   RateLimitOptions,
   RetryOptions,
   SmtpAuth,
+  SmtpOAuth2Auth,
+  SmtpOAuth2RefreshAuth,
+  SmtpOAuth2ServiceAuth,
+  SmtpOAuth2TokenAuth,
   SmtpOptions,
+  SmtpPasswordAuth,
   SmtpTlsOptions,
 } from './options';

@@ -23,6 +23,8 @@ export interface AuthAttempt {
   username: string | undefined;
   secure: boolean;
   accepted: boolean;
+  /** The access token offered, for an XOAUTH2 login. */
+  accessToken?: string;
 }
 
 export interface LocalSmtpServerOptions {
@@ -36,6 +38,17 @@ export interface LocalSmtpServerOptions {
   certificate?: { key: string; cert: string };
   /** Accepted credentials. @default { user: 'demo', pass: <random> } */
   credentials?: { user: string; pass: string };
+  /** SASL mechanisms offered; add `'XOAUTH2'` for OAuth2 logins. @default ['PLAIN', 'LOGIN'] */
+  authMethods?: string[];
+  /** Access tokens an XOAUTH2 login of `credentials.user` may present. @default none */
+  acceptTokens?: readonly string[];
+  /**
+   * How a refused token is answered: `'challenge'`, a `334` with an error and then `535`, as Gmail
+   * does (nodemailer then asks for a renewed token on the same connection); `'reply'`, a `535` at
+   * once, as Microsoft 365 does.
+   * @default 'challenge'
+   */
+  tokenRefusal?: 'challenge' | 'reply';
   /** Extra smtp-server options that override the secure defaults, to make the server misbehave. */
   serverOptions?: Partial<SMTPServerOptions>;
 }
@@ -101,11 +114,26 @@ export async function startLocalSmtpServer(options: LocalSmtpServerOptions = {})
     secure: false,
     key,
     cert,
-    authMethods: ['PLAIN', 'LOGIN'],
+    authMethods: options.authMethods ?? ['PLAIN', 'LOGIN'],
     allowInsecureAuth: false,
     disableReverseLookup: true,
     logger: false,
     onAuth(auth, session, callback) {
+      if (auth.method === 'XOAUTH2') {
+        const token = auth.accessToken ?? '';
+        const accepted = auth.username === credentials.user && (options.acceptTokens ?? []).includes(token);
+        authAttempts.push({ username: auth.username, secure: session.secure, accepted, accessToken: token });
+        if (accepted) {
+          callback(null, { user: auth.username });
+        } else if (options.tokenRefusal === 'reply') {
+          const error = new Error('5.7.3 Authentication unsuccessful') as Error & { responseCode: number };
+          error.responseCode = 535;
+          callback(error);
+        } else {
+          callback(null, { data: { status: '401', schemes: 'bearer', scope: 'https://mail.google.com/' } });
+        }
+        return;
+      }
       const accepted = auth.username === credentials.user && auth.password === credentials.pass;
       authAttempts.push({ username: auth.username, secure: session.secure, accepted });
       if (!accepted) {

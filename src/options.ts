@@ -25,11 +25,76 @@ export interface SmtpTlsOptions {
   minVersion?: SecureVersion;
 }
 
-/** Credentials for SMTP AUTH. */
-export interface SmtpAuth {
+/** Credentials for SMTP AUTH with a password (PLAIN or LOGIN). */
+export interface SmtpPasswordAuth {
+  /** Absent for a password login. */
+  type?: undefined;
   user: string;
   pass: string;
 }
+
+/** What a function given as `smtp.auth.accessToken` is asked for. */
+export interface AccessTokenRequest {
+  /** The mailbox the token is for: `smtp.auth.user`. */
+  readonly user: string;
+  /** `true` when the server refused the last token: return a new one, not one from a cache. */
+  readonly renew: boolean;
+}
+
+/**
+ * Returns an OAuth2 access token for SMTP, e.g. from `@azure/msal-node`'s client-credentials
+ * flow, a Google service account or a vault. Called for each new connection; cache in it.
+ */
+export type AccessTokenProvider = (request: AccessTokenRequest) => Promise<string>;
+
+/** SMTP AUTH XOAUTH2 with an access token that you obtain. */
+export interface SmtpOAuth2TokenAuth {
+  type: 'OAuth2';
+  /** The mailbox to log in as. */
+  user: string;
+  /**
+   * The access token, or a function that returns one: called with `renew: false` for each new
+   * connection, and once more with `renew: true` when the server refuses the token (`535`).
+   */
+  accessToken: string | AccessTokenProvider;
+}
+
+/** Fields shared by the OAuth2 logins whose tokens nodemailer obtains itself. */
+interface SmtpOAuth2ManagedAuth {
+  type: 'OAuth2';
+  /** The mailbox to log in as. */
+  user: string;
+  /** An access token to use until `expires`; nodemailer obtains the next ones. */
+  accessToken?: string;
+  /** When `accessToken` expires, in milliseconds since the epoch. */
+  expires?: number;
+  /**
+   * The token endpoint nodemailer asks for new tokens, over HTTPS.
+   * @default 'https://accounts.google.com/o/oauth2/token'
+   */
+  accessUrl?: string;
+}
+
+/** SMTP AUTH XOAUTH2 with tokens that nodemailer obtains from a refresh token (OAuth2 web-app flow). */
+export interface SmtpOAuth2RefreshAuth extends SmtpOAuth2ManagedAuth {
+  clientId: string;
+  clientSecret: string;
+  refreshToken: string;
+}
+
+/** SMTP AUTH XOAUTH2 with tokens that nodemailer obtains for a Google service account (domain-wide delegation). */
+export interface SmtpOAuth2ServiceAuth extends SmtpOAuth2ManagedAuth {
+  /** The service account's client ID. */
+  serviceClient: string;
+  /** The service account's private key, PEM. */
+  privateKey: string;
+}
+
+/** SMTP AUTH XOAUTH2, in one of three forms: your token, a refresh token, or a Google service account. */
+export type SmtpOAuth2Auth = SmtpOAuth2TokenAuth | SmtpOAuth2RefreshAuth | SmtpOAuth2ServiceAuth;
+
+/** Credentials for SMTP AUTH: a password, or OAuth2 (`type: 'OAuth2'`). */
+export type SmtpAuth = SmtpPasswordAuth | SmtpOAuth2Auth;
 
 /** How to reach an SMTP server. */
 export interface SmtpOptions {
@@ -46,7 +111,7 @@ export interface SmtpOptions {
    * @default false
    */
   secure?: boolean;
-  /** Credentials for SMTP AUTH; only ever sent over TLS. */
+  /** Credentials for SMTP AUTH, a password or OAuth2; only ever sent over TLS. */
   auth?: SmtpAuth;
   /** TLS settings. */
   tls?: SmtpTlsOptions;
@@ -95,6 +160,8 @@ export interface MailAttachment {
 export interface MailTransporter {
   sendMail(message: MailMessage): Promise<{ messageId?: string }>;
   close?(): void;
+  /** Checks the connection and the credentials without sending, as nodemailer's `verify()` does. */
+  verify?(): Promise<unknown>;
 }
 
 /** What a `subject` function is given. */
@@ -466,12 +533,130 @@ function resolveTls(value: unknown): SmtpTlsOptions | undefined {
   });
 }
 
+// What a secret of the wrong kind is, without a word of its content.
+function describeSecret(value: unknown): string {
+  if (typeof value === 'string') return value === '' ? 'an empty string' : 'a string with control characters';
+  if (value === null || value === undefined) return `\`${String(value)}\``;
+  if (Array.isArray(value)) return 'an array';
+  return /^[aeiou]/.test(typeof value) ? `an ${typeof value}` : `a ${typeof value}`;
+}
+
+function isToken(value: unknown): value is string {
+  return typeof value === 'string' && value !== '' && !CONTROL_CHARACTERS.test(value);
+}
+
+const ACCESS_TOKEN_EXPECTATION =
+  'Expected `smtp.auth.accessToken` to be a non-empty string or a function `({ user, renew }) => Promise<string>`';
+const OAUTH2_ALTERNATIVES =
+  'or, for nodemailer to obtain the tokens, `refreshToken` with `clientId` and `clientSecret`, or `serviceClient` with `privateKey`';
+
+function resolveSecretString(name: string, value: unknown, expectation = 'a non-empty string'): string {
+  if (typeof value !== 'string' || value === '') {
+    // The value is deliberately not echoed: it is a secret, even when it is of the wrong kind.
+    throw new TypeError(`Expected \`${name}\` to be ${expectation}, got ${describeSecret(value)}`);
+  }
+  return value;
+}
+
+function resolveNonEmptyString(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '')
+    throw new TypeError(expected(name, 'a non-empty string', value));
+  return value;
+}
+
+function resolveAccessUrl(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  // The endpoint receives the client secret or the refresh token: never in clear text.
+  if (typeof value !== 'string' || !URL.canParse(value) || new URL(value).protocol !== 'https:') {
+    throw new TypeError(expectedWithoutEcho('smtp.auth.accessUrl', 'an https:// URL', value));
+  }
+  return value;
+}
+
+function resolveOAuth2(value: Record<string, unknown>): SmtpOAuth2Auth {
+  const { user, pass, accessToken, clientId, clientSecret, refreshToken, serviceClient, privateKey } = value;
+  if (typeof user !== 'string' || user.trim() === '') {
+    throw new TypeError(expected('smtp.auth.user', 'a non-empty string', user));
+  }
+  // The user travels inside the XOAUTH2 string, whose fields are separated by a control character.
+  if (CONTROL_CHARACTERS.test(user)) {
+    throw new TypeError('Expected `smtp.auth.user` to be a mailbox without line breaks or control characters');
+  }
+  if (pass !== undefined) {
+    throw new TypeError(
+      "Expected no `smtp.auth.pass` with `smtp.auth.type: 'OAuth2'`, which logs in with `accessToken` instead",
+    );
+  }
+  const refresh = refreshToken !== undefined || clientId !== undefined || clientSecret !== undefined;
+  const service = serviceClient !== undefined || privateKey !== undefined;
+  if (typeof accessToken === 'function') {
+    if (refresh || service) {
+      throw new TypeError(
+        'Expected no `smtp.auth.refreshToken`, `clientId`, `clientSecret`, `serviceClient` or `privateKey` with a function as `smtp.auth.accessToken`, which obtains the tokens itself',
+      );
+    }
+    return Object.freeze({ type: 'OAuth2', user, accessToken: accessToken as AccessTokenProvider });
+  }
+  if (accessToken !== undefined && !isToken(accessToken)) {
+    throw new TypeError(`${ACCESS_TOKEN_EXPECTATION}, got ${describeSecret(accessToken)}`);
+  }
+  if (!refresh && !service) {
+    if (accessToken === undefined)
+      throw new TypeError(`${ACCESS_TOKEN_EXPECTATION} (${OAUTH2_ALTERNATIVES}), got \`undefined\``);
+    return Object.freeze({ type: 'OAuth2', user, accessToken });
+  }
+  if (refresh && service) {
+    throw new TypeError(
+      'Expected either `smtp.auth.refreshToken` (with `clientId` and `clientSecret`) or `smtp.auth.serviceClient` (with `privateKey`), got both',
+    );
+  }
+  const expires =
+    value.expires === undefined
+      ? undefined
+      : resolveInteger('smtp.auth.expires', value.expires, 1, Number.MAX_SAFE_INTEGER, 0);
+  const accessUrl = resolveAccessUrl(value.accessUrl);
+  const managed = {
+    type: 'OAuth2' as const,
+    user,
+    ...(accessToken !== undefined && { accessToken }),
+    ...(expires !== undefined && { expires }),
+    ...(accessUrl !== undefined && { accessUrl }),
+  };
+  if (refresh) {
+    return Object.freeze({
+      ...managed,
+      clientId: resolveNonEmptyString('smtp.auth.clientId', clientId),
+      clientSecret: resolveSecretString('smtp.auth.clientSecret', clientSecret),
+      refreshToken: resolveSecretString('smtp.auth.refreshToken', refreshToken),
+    });
+  }
+  return Object.freeze({
+    ...managed,
+    serviceClient: resolveNonEmptyString('smtp.auth.serviceClient', serviceClient),
+    privateKey: resolveSecretString('smtp.auth.privateKey', privateKey, 'a PEM private key'),
+  });
+}
+
+const OAUTH2_FIELDS = ['accessToken', 'refreshToken', 'clientSecret', 'serviceClient', 'privateKey'];
+
 function resolveAuth(value: unknown): SmtpAuth | undefined {
   if (value === undefined) return undefined;
   if (!isObject(value)) {
     throw new TypeError(expectedWithoutEcho('smtp.auth', 'an object with `user` and `pass`', value));
   }
-  const { user, pass } = value;
+  const { type, user, pass } = value;
+  if (type === 'OAuth2') return resolveOAuth2(value);
+  if (type !== undefined) {
+    throw new TypeError(expected('smtp.auth.type', "`'OAuth2'`, or absent for a login with `user` and `pass`", type));
+  }
+  const oauth2Field = OAUTH2_FIELDS.find((field) => value[field] !== undefined);
+  if (oauth2Field !== undefined) {
+    throw new TypeError(
+      pass === undefined
+        ? `Expected \`smtp.auth.type: 'OAuth2'\` with \`smtp.auth.${oauth2Field}\``
+        : `Expected either \`smtp.auth.pass\` or \`smtp.auth.${oauth2Field}\` with \`smtp.auth.type: 'OAuth2'\`, got both`,
+    );
+  }
   if (typeof user !== 'string' || user === '') {
     throw new TypeError(expected('smtp.auth.user', 'a non-empty string', user));
   }

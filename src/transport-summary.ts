@@ -9,6 +9,8 @@ export interface TransportSummary {
   readonly name: typeof NAME;
   /** `host:port` of the SMTP server; absent with a `transporter`. */
   readonly smtp?: string;
+  /** `'OAuth2'` for an XOAUTH2 login; absent for a password or no login. */
+  readonly auth?: 'OAuth2';
   /** The SMTP AUTH user name, when there is one. */
   readonly user?: string;
   /** `'custom'` when mail goes through the user's own transporter. */
@@ -22,14 +24,18 @@ export interface TransportSummary {
   readonly stats: TransportStats;
 }
 
-/** The summary of a transport's settings and counters; it never holds a password or its forms. */
+/** The summary of a transport's settings and counters; it never holds a password, a token or their forms. */
 export function summarizeTransport(settings: ResolvedOptions, stats: TransportStats): TransportSummary {
   const { smtp, from, to, cc, bcc, capacity, mode } = settings;
   return {
     name: NAME,
     ...(smtp === undefined
       ? { transporter: 'custom' as const }
-      : { smtp: `${smtp.host}:${smtp.port}`, ...(smtp.auth && { user: smtp.auth.user }) }),
+      : {
+          smtp: `${smtp.host}:${smtp.port}`,
+          ...(smtp.auth?.type === 'OAuth2' && { auth: 'OAuth2' as const }),
+          ...(smtp.auth && { user: smtp.auth.user }),
+        }),
     from,
     to: [...to],
     ...(cc.length > 0 && { cc: [...cc] }),

@@ -8,7 +8,7 @@ import TransportStream = require('winston-transport');
 import { systemClock } from './clock';
 import { unwatchExit, watchExit, type ExitAware } from './exit-hook';
 import { defaultLineFormat } from './render';
-import { createMailer, describeFailure, isTooLarge, sanitizeError, secretForms } from './mail';
+import { createMailer, describeFailure, isTooLarge, RedactionForms, sanitizeError, type Mailer } from './mail';
 // From its own module, not the index: the declarations we publish must not reach nodemailer's,
 // which do not compile without `esModuleInterop`.
 import type { SmtpError } from './mail/errors';
@@ -88,12 +88,12 @@ export class BufferedMailTransport extends TransportStream {
   /** The name of this kind of transport, as winston's transports have one. */
   readonly name: string = 'buffered-mail';
   // Private fields, not TypeScript's `private`: util.inspect, JSON and Object.keys cannot reach
-  // them, and the settings hold the password.
+  // them, and the settings, the mailer and the redaction forms hold the secrets.
   readonly #settings: ResolvedOptions;
   private readonly ledger = new Ledger();
   private readonly outbox: Outbox;
-  private readonly closeMailer: () => void;
-  readonly #secrets: readonly string[];
+  readonly #mailer: Mailer;
+  readonly #secrets: RedactionForms;
   // What the exit handling calls; closures, so that they are no methods a user could call.
   readonly #exitHooks: ExitAware = {
     flushBeforeExit: () => this.#flushBeforeExit(),
@@ -117,9 +117,9 @@ export class BufferedMailTransport extends TransportStream {
       ...(options.handleRejections !== undefined && { handleRejections: options.handleRejections }),
     });
     this.#settings = settings;
-    this.#secrets = secretForms(settings.smtp);
-    const mailer = createMailer(settings);
-    this.closeMailer = () => mailer.close();
+    this.#secrets = new RedactionForms(settings.smtp);
+    const mailer = createMailer(settings, this.#secrets);
+    this.#mailer = mailer;
     const spool = settings.spoolDir === undefined ? undefined : this.openSpool(settings.spoolDir);
     this.outbox = new Outbox({
       clock: settings.clock ?? systemClock,
@@ -218,9 +218,27 @@ export class BufferedMailTransport extends TransportStream {
     this.closing ??= this.outbox.close(this.#settings.closeTimeoutMs).then(() => {
       this.closing = undefined;
       this.stopWatchingExit();
-      this.closeMailer();
+      this.#mailer.close();
     });
     return this.closing;
+  }
+
+  /**
+   * Checks the way to the server before the first incident: connects, upgrades with STARTTLS (or
+   * starts in TLS with `smtp.secure`), verifies the certificate and logs in, OAuth2 included,
+   * without sending mail. With a `transporter`, calls its `verify()` when it has one. Rejects with
+   * the error a delivery `'warn'` would carry (`code`, `originalCode`, `responseCode`, `command`,
+   * and what to change, naming the option); never with a secret.
+   */
+  async verify(): Promise<void> {
+    try {
+      await this.#mailer.verify();
+    } catch (error) {
+      const { smtp } = this.#settings;
+      const context =
+        smtp === undefined ? 'The transporter failed its check' : `Could not verify ${smtp.host}:${smtp.port}`;
+      throw sanitizeError(error, this.#secrets.forms, context, smtp !== undefined);
+    }
   }
 
   /** Counters since the transport was created; see `TransportStats`. */
@@ -353,7 +371,7 @@ export class BufferedMailTransport extends TransportStream {
     const warning = (
       error === undefined
         ? Object.assign(new Error(context), { stack: `Error: ${context}` })
-        : sanitizeError(error, this.#secrets, context, this.#settings.smtp !== undefined)
+        : sanitizeError(error, this.#secrets.forms, context, this.#settings.smtp !== undefined)
     ) as DeliveryWarning;
     if (code !== undefined) warning.code = code;
     warning.count = count;

@@ -46,11 +46,11 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<ChildRes
   return runNode(['src/cli.ts', ...args], { ...cleanEnv, ...env });
 }
 
-/** A usage error: exit 2, nothing on stdout, `reason` and the usage on stderr, and no form of the password. */
+/** A usage error: exit 2, nothing on stdout, `reason` and where the usage is on stderr, and no form of the password. */
 function expectUsageError(result: ChildResult, reason: string): void {
   expect(SECRET_FORMS.filter((form) => result.stderr.includes(form))).toEqual([]);
   expect(result.stderr).toContain(`winston-buffered-mail: ${reason}\n`);
-  expect(result.stderr).toContain('Usage:');
+  expect(result.stderr).toContain('--help" for the usage.');
   expect(result.stdout).toBe('');
   expect(result.status).toBe(2);
 }

@@ -67,6 +67,9 @@ const NO_COMMON_TLS_VERSION = new Set(['ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', '
 const PLAIN_TEXT_WHERE_TLS_EXPECTED = /WRONG_VERSION_NUMBER/;
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT']);
 
+const XOAUTH2_COMMAND = 'AUTH XOAUTH2';
+// Replies to AUTH from a server that does not know the command, or not this mechanism.
+const COMMAND_UNKNOWN = new Set([500, 502, 504]);
 const REACH_HINT = 'check `smtp.host` and `smtp.port`, and that the server is reachable';
 const HINT = {
   untrusted:
@@ -83,7 +86,13 @@ const HINT = {
   startTls:
     'the connection could not be upgraded with STARTTLS, so nothing was sent (use `smtp.secure: true` for a server that speaks TLS from the start, usually on port 465)',
   login: 'the server refused the login: check `smtp.auth.user` and `smtp.auth.pass`',
+  token:
+    "the server refused the OAuth2 access token: check `smtp.auth.user` (the mailbox) and what the token grants (Microsoft 365: `SMTP.SendAsApp` and the app's permission on the mailbox; Google: the `https://mail.google.com/` scope)",
+  noToken:
+    'no OAuth2 access token could be obtained: check `smtp.auth.accessToken`, or the `clientId`, `clientSecret` and `refreshToken` (or `serviceClient` and `privateKey`) nodemailer uses',
   noLogin: 'the server asks for a login: set `smtp.auth`',
+  loginNotOffered:
+    "the server does not offer this kind of login: use the one it offers (a password, or `smtp.auth.type: 'OAuth2'`), or no `smtp.auth` if it takes mail without a login",
   tooLarge: 'the server refused the mail as too large: lower `maxMailBytes`',
   greeting: 'the server did not greet within `smtp.greetingTimeoutMs`',
   handshake: 'the TLS handshake did not finish within `smtp.greetingTimeoutMs`',
@@ -114,7 +123,7 @@ function hintOfCode(fields: FailureFields): string | undefined {
     case 'ETLS':
       return HINT.startTls;
     case 'EAUTH':
-      return HINT.login;
+      return fields.command === XOAUTH2_COMMAND ? HINT.token : HINT.login;
     case 'ENOAUTH':
       return HINT.noLogin;
     case 'ETIMEDOUT':
@@ -132,7 +141,9 @@ function describeReply(fields: FailureFields, responseCode: number): FailureDesc
     ? HINT.tooLarge
     : responseCode === 530
       ? HINT.noLogin
-      : hintOfCode(fields);
+      : COMMAND_UNKNOWN.has(responseCode) && fields.command?.startsWith('AUTH')
+        ? HINT.loginNotOffered
+        : hintOfCode(fields);
   // nodemailer's reading of RFC 5321: 503 (bad sequence of commands) is about the session's state,
   // so the same message may go through over a new connection.
   if (responseCode < 500 || responseCode === 503) return { kind: 'transient', hint };
@@ -152,6 +163,11 @@ export function describeFailure(error: unknown): FailureDescription {
   const fields = readFailure(error);
   const { code, originalCode, responseCode, timeoutType, tlsMode } = fields;
   if (code === ABORTED_CODE) return { kind: 'aborted', hint: undefined };
+  // No reply: the token itself could not be had, from the user's function or a token endpoint,
+  // whose socket and certificate codes say nothing about the SMTP server. Often an outage.
+  if (code === 'EAUTH' && fields.command === XOAUTH2_COMMAND && responseCode === undefined) {
+    return { kind: 'transient', hint: HINT.noToken };
+  }
   if (originalCode !== undefined) {
     if (CERTIFICATE_PROBLEM.test(originalCode)) return { kind: 'refusal', hint: certificateHint(originalCode) };
     if (NO_COMMON_TLS_VERSION.has(originalCode)) return { kind: 'refusal', hint: HINT.tlsVersion };

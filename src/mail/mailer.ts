@@ -1,7 +1,7 @@
 import nodemailer from 'nodemailer';
-import type { SMTPPoolOptions, Transporter } from 'nodemailer';
-import type { MailMessage, MailTransporter, ResolvedSmtpOptions } from '../options';
-import { createAbortError, type SmtpError, type TlsMode } from './errors';
+import type { SMTPPoolOptions, Transporter, XOAuth2Options, XOAuth2Token } from 'nodemailer';
+import type { AccessTokenProvider, MailMessage, MailTransporter, ResolvedSmtpOptions, SmtpAuth } from '../options';
+import { createAbortError, readFailure, type SmtpError, type TlsMode } from './errors';
 
 /** What the server said about an accepted message. */
 export interface SentInfo {
@@ -28,10 +28,118 @@ export interface Mailer {
   release(): void;
   /** Called once, when the transport closes: aborts what is in progress and lets go of everything. */
   close(): void;
+  /**
+   * Connects, upgrades with STARTTLS, checks the certificate and logs in, without sending mail;
+   * calls a user's transporter's `verify()` when it has one. Rejects with the transporter's error.
+   */
+  verify(): Promise<void>;
 }
 
-/** The nodemailer options that make STARTTLS mandatory and certificates verified. */
-export function smtpTransportOptions(smtp: ResolvedSmtpOptions): SMTPPoolOptions {
+/** nodemailer's hook for obtaining an access token: `(user, renew, callback(error, token))`. */
+type XOAuth2ProvisionCallback = NonNullable<XOAuth2Options['provisionCallback']>;
+
+/** Where the access tokens obtained while a mailer runs are told, before they are used. */
+export interface TokenWatcher {
+  addAccessToken(user: string, token: string): void;
+}
+
+/** The error code of an access token that could not be obtained, as nodemailer names it. */
+const TOKEN_ERROR_CODE = 'EOAUTH2';
+
+// What nodemailer's XOAUTH2 sends the server: a token with a control character would break it.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
+function describeKind(value: unknown): string {
+  if (typeof value === 'string') return value === '' ? 'an empty string' : 'a string with control characters';
+  return value === null ? '`null`' : `a value of type ${typeof value}`;
+}
+
+function tokenError(message: string): SmtpError {
+  const error: SmtpError = new Error(message);
+  error.code = TOKEN_ERROR_CODE;
+  return error;
+}
+
+/**
+ * Turns an `accessToken` function into nodemailer's `provisionCallback`, which nodemailer calls for
+ * each new connection (`renew: false`) and again when the server answers a token with a challenge
+ * (`renew: true`). A server that refuses with a plain `535` is retried by the mailer, which asks
+ * for the next token to be renewed.
+ */
+class TokenSource {
+  readonly #provide: AccessTokenProvider;
+  readonly #watcher: TokenWatcher | undefined;
+  #renewNext = false;
+  #renewals = 0;
+
+  constructor(provide: AccessTokenProvider, watcher: TokenWatcher | undefined) {
+    this.#provide = provide;
+    this.#watcher = watcher;
+  }
+
+  /** How many renewed tokens were asked for so far. */
+  get renewals(): number {
+    return this.#renewals;
+  }
+
+  /** The next token asked for is a renewed one. */
+  renewNextToken(): void {
+    this.#renewNext = true;
+  }
+
+  readonly provision: XOAuth2ProvisionCallback = (user, renew, callback) => {
+    const renewNow = renew || this.#renewNext;
+    this.#renewNext = false;
+    if (renewNow) this.#renewals++;
+    Promise.resolve()
+      .then(() => this.#provide({ user, renew: renewNow }))
+      .then(
+        (token: unknown): [Error | null, string | undefined] => {
+          if (typeof token !== 'string' || token === '' || CONTROL_CHARACTERS.test(token)) {
+            return [
+              tokenError(`\`smtp.auth.accessToken\` returned ${describeKind(token)}, not an access token`),
+              undefined,
+            ];
+          }
+          this.#watcher?.addAccessToken(user, token);
+          return [null, token];
+        },
+        (error: unknown): [Error | null, string | undefined] => {
+          const { message } = readFailure(error);
+          return [tokenError(`\`smtp.auth.accessToken\` failed: ${message}`), undefined];
+        },
+      )
+      .then(([error, token]) => callback(error, token))
+      // nodemailer's callback does not throw; if it ever did, the connection would time out,
+      // which is reported, whereas a rejection left unhandled here would end the host process.
+      .catch(() => undefined);
+  };
+}
+
+/** The `auth` option of nodemailer for these credentials. */
+function nodemailerAuth(auth: SmtpAuth, provision: XOAuth2ProvisionCallback | undefined): SMTPPoolOptions['auth'] {
+  if (auth.type !== 'OAuth2') return { user: auth.user, pass: auth.pass };
+  if (typeof auth.accessToken === 'function') {
+    const provide = auth.accessToken;
+    return {
+      type: 'OAuth2',
+      user: auth.user,
+      provisionCallback: provision ?? new TokenSource(provide, undefined).provision,
+    };
+  }
+  // The string token, the refresh-token and the service-account forms are nodemailer's own.
+  return { ...auth, accessToken: auth.accessToken };
+}
+
+/**
+ * The nodemailer options that make STARTTLS mandatory and certificates verified. With an
+ * `accessToken` function, `provisionCallback` is what nodemailer calls for each token.
+ */
+export function smtpTransportOptions(
+  smtp: ResolvedSmtpOptions,
+  provisionCallback?: XOAuth2ProvisionCallback,
+): SMTPPoolOptions {
   return {
     pool: true,
     // One conversation at a time keeps mails in log order; the pool reuses it across batches.
@@ -44,7 +152,7 @@ export function smtpTransportOptions(smtp: ResolvedSmtpOptions): SMTPPoolOptions
     requireTLS: !smtp.secure,
     ignoreTLS: false,
     opportunisticTLS: false,
-    ...(smtp.auth && { auth: { user: smtp.auth.user, pass: smtp.auth.pass } }),
+    ...(smtp.auth && { auth: nodemailerAuth(smtp.auth, provisionCallback) }),
     ...(smtp.name !== undefined && { name: smtp.name }),
     tls: {
       rejectUnauthorized: smtp.tls?.rejectUnauthorized ?? true,
@@ -111,15 +219,30 @@ function withTlsMode(error: unknown, tlsMode: TlsMode): unknown {
   return error;
 }
 
+// A server that refuses a token with a plain 535, without the challenge after which nodemailer
+// asks for a new one itself.
+function isRefusedToken(error: unknown): boolean {
+  const { code, command, responseCode } = readFailure(error);
+  return code === 'EAUTH' && command === 'AUTH XOAUTH2' && responseCode === 535;
+}
+
 class SmtpMailer implements Mailer {
   #transporter: Transporter | undefined;
   readonly #sends = new SendsInProgress();
   readonly #options: SMTPPoolOptions;
   readonly #tlsMode: TlsMode;
+  readonly #tokens: TokenSource | undefined;
+  readonly #watcher: TokenWatcher | undefined;
 
-  constructor(options: SMTPPoolOptions) {
-    this.#options = options;
-    this.#tlsMode = options.secure === true ? 'implicit' : 'starttls';
+  constructor(smtp: ResolvedSmtpOptions, watcher: TokenWatcher | undefined) {
+    const auth = smtp.auth;
+    this.#tokens =
+      auth?.type === 'OAuth2' && typeof auth.accessToken === 'function'
+        ? new TokenSource(auth.accessToken, watcher)
+        : undefined;
+    this.#watcher = watcher;
+    this.#options = smtpTransportOptions(smtp, this.#tokens?.provision);
+    this.#tlsMode = smtp.secure ? 'implicit' : 'starttls';
   }
 
   send(message: MailMessage): Promise<SentInfo> {
@@ -127,12 +250,21 @@ class SmtpMailer implements Mailer {
     return this.#sends.run(
       // The signal makes nodemailer's pool drop the message from its queue, or close the
       // connection that is sending it.
-      (signal) =>
-        transporter.sendMail({ ...message, signal }).then(infoOf, (error: unknown) => {
-          throw withTlsMode(error, this.#tlsMode);
-        }),
+      (signal) => this.#renewingToken(() => transporter.sendMail({ ...message, signal }), signal).then(infoOf),
       'Message sending aborted: the connection was closed',
     );
+  }
+
+  verify(): Promise<void> {
+    // nodemailer skips the login when the server offers no AUTH, and would send without it: the
+    // check logs in regardless, so that it reveals that instead of passing.
+    const transporter = this.#createTransporter({ ...this.#options, forceAuth: this.#options.auth !== undefined });
+    return this.#sends
+      .run(
+        (signal) => this.#renewingToken(() => transporter.verify(), signal).then(() => undefined),
+        'Verification aborted: the connection was closed',
+      )
+      .finally(() => transporter.close());
   }
 
   abort(): void {
@@ -150,11 +282,36 @@ class SmtpMailer implements Mailer {
     this.#transporter = undefined;
   }
 
-  #createTransporter(): Transporter {
-    const transporter = nodemailer.createTransport(this.#options);
+  /** Runs `attempt` once more, with a renewed token, when the server refused a token nodemailer did not renew. */
+  async #renewingToken<T>(attempt: () => Promise<T>, signal: AbortSignal): Promise<T> {
+    const tokens = this.#tokens;
+    const renewalsBefore = tokens?.renewals ?? 0;
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!tokens || tokens.renewals !== renewalsBefore || signal.aborted || !isRefusedToken(error)) {
+        throw withTlsMode(error, this.#tlsMode);
+      }
+    }
+    tokens.renewNextToken();
+    try {
+      return await attempt();
+    } catch (error) {
+      throw withTlsMode(error, this.#tlsMode);
+    }
+  }
+
+  #createTransporter(options: SMTPPoolOptions = this.#options): Transporter {
+    const transporter = nodemailer.createTransport(options);
     // A failure of the pool also fails the sendMail() it belongs to, which is where it is reported;
     // left without a listener, this event would crash the process.
     transporter.on('error', () => undefined);
+    // Tokens nodemailer obtains itself, from a refresh token or for a service account.
+    transporter.on('token', (token: XOAuth2Token) => {
+      if (typeof token.user === 'string' && typeof token.accessToken === 'string') {
+        this.#watcher?.addAccessToken(token.user, token.accessToken);
+      }
+    });
     return transporter;
   }
 }
@@ -181,6 +338,12 @@ class CustomMailer implements Mailer {
 
   release(): void {}
 
+  verify(): Promise<void> {
+    return this.#sends.run(async () => {
+      if (typeof this.#transporter.verify === 'function') await this.#transporter.verify();
+    }, 'Verification aborted: the transporter was closed');
+  }
+
   close(): void {
     this.abort();
     try {
@@ -191,9 +354,15 @@ class CustomMailer implements Mailer {
   }
 }
 
-/** The mailer for a transport: an SMTP pool with TLS enforced, or the user's own transporter. */
-export function createMailer(options: { smtp?: ResolvedSmtpOptions; transporter?: MailTransporter }): Mailer {
+/**
+ * The mailer for a transport: an SMTP pool with TLS enforced, or the user's own transporter.
+ * `watcher` is told each OAuth2 access token obtained, before it is used.
+ */
+export function createMailer(
+  options: { smtp?: ResolvedSmtpOptions; transporter?: MailTransporter },
+  watcher?: TokenWatcher,
+): Mailer {
   if (options.transporter) return new CustomMailer(options.transporter);
   if (!options.smtp) throw new TypeError('Expected `smtp` or `transporter`');
-  return new SmtpMailer(smtpTransportOptions(options.smtp));
+  return new SmtpMailer(options.smtp, watcher);
 }

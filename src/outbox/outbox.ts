@@ -128,6 +128,8 @@ export class Outbox {
   private refusedUntil = 0;
   /** When the last conversation failed: drops during an outage say so. */
   private lastFailureAt: number | undefined;
+  /** Why it failed: a close that times out during an outage says so. */
+  private lastFailure: unknown;
   /** When a crash mail last went without waiting; the next one waits `retry.minDelayMs` after it. */
   private lastCrashAt: number | undefined;
   /** Mails of earlier runs may still be waiting in the spool. */
@@ -225,7 +227,9 @@ export class Outbox {
     this.closing = false;
     // A wait begun while closing kept the process alive; begun again, it no longer does.
     this.wake();
-    if (timedOut) this.abandon('ECLOSETIMEOUT', `within \`closeTimeoutMs\` (${timeoutMs} ms)`);
+    if (timedOut) {
+      this.abandon('ECLOSETIMEOUT', `within \`closeTimeoutMs\` (${timeoutMs} ms)`, this.lastFailure);
+    }
     this.stopIntervalTimer();
     this.options.mailer.release();
   }
@@ -495,6 +499,7 @@ export class Outbox {
       if (!failed) {
         this.limiter?.record(now);
         this.lastFailureAt = undefined;
+        this.lastFailure = undefined;
         job.failures = 0;
         job.partsSent++;
         job.drops = undefined;
@@ -507,6 +512,7 @@ export class Outbox {
       this.lastFailureAt = now;
       const kind = classify(failure);
       if (kind === 'aborted') return;
+      this.lastFailure = failure;
       if (kind === 'too-large' && part.count > 1 && !job.spooled) {
         await this.splitPart(job, generation);
         return;
@@ -698,9 +704,10 @@ export class Outbox {
 
   /**
    * Gives up every mail not yet delivered, the one being sent included: its conversation is
-   * ended first, so that nothing reported as spooled or given up is sent afterwards.
+   * ended first, so that nothing reported as spooled or given up is sent afterwards. The report
+   * ends with `lastFailure`, the reason of the last failed try, when there is one.
    */
-  private abandon(code: string, when: string): void {
+  private abandon(code: string, when: string, lastFailure?: unknown): void {
     const jobs = this.jobs;
     this.generation++;
     this.pumping = false;
@@ -730,14 +737,19 @@ export class Outbox {
     this.spoolWaiting = false;
     this.queuedBytes = 0;
     this.queuedEntries = 0;
+    const failed = lastFailure === undefined ? {} : { error: lastFailure };
+    const lastTry = lastFailure === undefined ? '' : '; the last try failed';
     if (spooled > 0) {
       this.options.reporter.warn({
-        context: `${notDelivered(spooled, when)}; kept in \`spoolDir\` for the next start`,
+        context: `${notDelivered(spooled, when)}; kept in \`spoolDir\` for the next start${lastTry}`,
+        ...failed,
         code,
         count: spooled,
       });
     }
-    if (lost > 0) this.options.reporter.warn({ context: notDelivered(lost, when), code, count: lost });
+    if (lost > 0) {
+      this.options.reporter.warn({ context: `${notDelivered(lost, when)}${lastTry}`, ...failed, code, count: lost });
+    }
     this.resolveWaiters();
   }
 
