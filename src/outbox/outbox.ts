@@ -6,6 +6,7 @@ import { emptyDropSummary, timestampOf, type DropSummary, type Ledger } from './
 import { dropNotice, entryCount, mergeNotice, notDelivered } from './notices';
 import type {
   FailureKind,
+  Problem,
   OutboxMailer,
   OutboxReporter,
   OutboxSpool,
@@ -17,6 +18,9 @@ import type {
 import { RateLimiter } from './rate-limit';
 
 const MESSAGE = Symbol.for('message');
+
+/** Beyond this many mails waiting, new batches join the last one. */
+const COALESCE_AFTER_JOBS = 32;
 
 /** Node's timers overflow above this many milliseconds. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -123,7 +127,8 @@ export class Outbox {
   private pumping = false;
   /** Bumped when everything is abandoned: a conversation of an older generation reports nothing. */
   private generation = 0;
-  private closing = false;
+  /** Closes in progress: while any runs, nothing waits for the rate limit. */
+  private closes = 0;
   private wakeUp: (() => void) | undefined;
   private refusedUntil = 0;
   /** When the last conversation failed: drops during an outage say so. */
@@ -155,6 +160,10 @@ export class Outbox {
     });
     // Mails kept by an earlier run go first; read once the owner had a chance to attach listeners.
     if (this.spoolWaiting) void nextTurn().then(() => this.pump());
+  }
+
+  private get closing(): boolean {
+    return this.closes > 0;
   }
 
   /** Entries held now, in the buffer and in mails not yet delivered. */
@@ -213,7 +222,7 @@ export class Outbox {
     await nextTurn();
     this.handOver();
     this.buffer.discardContext();
-    this.closing = true;
+    this.closes++;
     this.wake();
     let timer: TimerHandle | undefined;
     const timedOut = await Promise.race([
@@ -224,7 +233,7 @@ export class Outbox {
       }),
     ]);
     this.options.clock.clearTimeout(timer);
-    this.closing = false;
+    this.closes--;
     // A wait begun while closing kept the process alive; begun again, it no longer does.
     this.wake();
     if (timedOut) {
@@ -255,6 +264,24 @@ export class Outbox {
     this.bufferBytes -= bytes;
     this.queuedBytes += bytes;
     this.queuedEntries += entries.length;
+    // Far behind, batches would be merged when they go anyway: joining them now keeps the queue
+    // short, so that nothing on the logging path costs in proportion to it.
+    const last = this.jobs[this.jobs.length - 1];
+    if (
+      this.jobs.length > COALESCE_AFTER_JOBS &&
+      last &&
+      !last.rendered &&
+      !last.busy &&
+      !last.spooled &&
+      last.urgent === urgent
+    ) {
+      for (const entry of entries) last.entries.push(entry);
+      last.held += entries.length;
+      last.bytes += bytes;
+      last.batches++;
+      if (urgent) this.wake();
+      return;
+    }
     this.jobs.push({
       seq: this.nextSeq++,
       entries,
@@ -286,7 +313,7 @@ export class Outbox {
   private resolveWaiters(): void {
     if (this.waiters.length === 0) return;
     let oldest = Number.POSITIVE_INFINITY;
-    for (const job of this.jobs) if (!job.spooled) oldest = Math.min(oldest, job.seq);
+    for (const job of this.jobs) if (!job.spooled && !this.isEmpty(job)) oldest = Math.min(oldest, job.seq);
     const spoolBusy = this.spoolWaiting || this.jobs.some((job) => job.spooled);
     for (let index = this.waiters.length - 1; index >= 0; index--) {
       const waiter = this.waiters[index];
@@ -329,10 +356,11 @@ export class Outbox {
   private async nextJob(generation: number): Promise<Job | undefined> {
     const { clock, retry } = this.options;
     let heldBack = false;
+    let rateHeld = false;
     for (;;) {
       if (generation !== this.generation) return undefined;
       const now = clock.now();
-      const crash = this.jobs.find((job) => job.urgent && !job.busy && !job.rendered);
+      const crash = this.jobs.find((job) => job.urgent && !job.busy && !job.rendered && !this.isEmpty(job));
       if (crash) {
         // A crash mail does not wait for a backoff or the rate limit, but the next one waits
         // `retry.minDelayMs`, so that a stream of crash entries during an outage cannot become a
@@ -343,7 +371,9 @@ export class Outbox {
           continue;
         }
         this.lastCrashAt = now;
-        return this.mergeForCrash(crash);
+        const merged = this.mergeForCrash(crash);
+        merged.busy = true;
+        return merged;
       }
       if (this.spoolWaiting && !this.jobs.some((job) => job.spooled)) {
         const mail = await this.claimSpooled();
@@ -353,15 +383,23 @@ export class Outbox {
       }
       const head = this.jobs[0];
       if (!head) return undefined;
-      const limited = Math.max(this.refusedUntil - now, this.limiter?.delayBeforeNext(now) ?? 0);
-      const wait = Math.max(head.notBefore - now, this.closing ? 0 : limited);
+      if (this.isEmpty(head)) {
+        this.complete(head);
+        continue;
+      }
+      const rateWait = this.limiter?.delayBeforeNext(now) ?? 0;
+      const limited = Math.max(this.refusedUntil - now, rateWait);
+      const wait = Math.max(head.notBefore - now, this.closing || head.urgent ? 0 : limited);
       if (wait > 0) {
         heldBack ||= head.notBefore <= now;
+        rateHeld ||= head.notBefore <= now && rateWait > 0;
         await this.sleep(wait);
         continue;
       }
       // What waited for the rate limit, or would wait for it but shutdown does not, goes as one mail.
-      if (!head.rendered && !head.spooled && (heldBack || limited > 0)) this.mergeAfter(head, true);
+      if (!head.rendered && !head.spooled && (heldBack || limited > 0)) this.mergeAfter(head, rateHeld || rateWait > 0);
+      // Marked now, before the logging path can run again: nothing is dropped from a mail on its way.
+      head.busy = true;
       return head;
     }
   }
@@ -397,6 +435,11 @@ export class Outbox {
     };
   }
 
+  /** A batch whose entries were all dropped: nothing to send. */
+  private isEmpty(job: Job): boolean {
+    return !job.rendered && !job.spooled && job.held === 0;
+  }
+
   /** Merges the unrendered batches after `head` into it, as far as one mail of `maxMailBytes` holds them. */
   private mergeAfter(head: Job, heldByRateLimit: boolean): void {
     const budget = this.options.maxMailBytes;
@@ -417,7 +460,20 @@ export class Outbox {
 
   /** A crash mail takes every batch not yet rendered with it, in order, and goes first. */
   private mergeForCrash(crash: Job): Job {
-    const merged = this.jobs.filter((job) => !job.rendered && !job.busy && !job.spooled);
+    const waiting = this.jobs.filter((job) => !job.rendered && !job.busy && !job.spooled && !this.isEmpty(job));
+    // The batches just before the crash explain it: take the most recent ones that fit in one
+    // mail with it, so that the crash entry is in the first mail, not in a later part.
+    let bytes = 0;
+    let from = waiting.length;
+    while (from > 0) {
+      const candidate = waiting[from - 1];
+      if (!candidate) break;
+      const candidateBytes = this.mailBytesOf(candidate);
+      if (from < waiting.length && bytes + candidateBytes > this.options.maxMailBytes) break;
+      bytes += candidateBytes;
+      from--;
+    }
+    const merged = waiting.slice(from);
     const [first, ...rest] = merged;
     if (!first) return crash;
     // It keeps its place in the queue, so that a later retry keeps log order with the mails
@@ -505,19 +561,22 @@ export class Outbox {
         job.drops = undefined;
         this.release(job, part.count);
         this.ledger.mailed(part.count, job.spooled !== undefined);
-        reporter.mailSent(part.count, typeof info?.messageId === 'string' ? info.messageId : undefined);
         if (job.partsSent >= job.rendered.parts.length) this.complete(job);
+        // Told last: the outcome is recorded whatever a listener does.
+        reporter.mailSent(part.count, typeof info?.messageId === 'string' ? info.messageId : undefined);
         return;
       }
       this.lastFailureAt = now;
-      const kind = classify(failure);
-      if (kind === 'aborted') return;
+      // Our own aborts bump the generation (handled above); an abort reported by a user's
+      // transporter is a failure like another, or the pump would resend at once, forever.
+      const classified = classify(failure);
+      const kind = classified === 'aborted' ? 'transient' : classified;
       this.lastFailure = failure;
       if (kind === 'too-large' && part.count > 1 && !job.spooled) {
         await this.splitPart(job, generation);
         return;
       }
-      if (kind === 'too-large') {
+      if (kind === 'too-large' && !job.spooled) {
         this.giveUpParts(job, 1, failure, 'The server refused a mail as too large');
         return;
       }
@@ -561,8 +620,8 @@ export class Outbox {
     this.release(job, entries);
     this.announceLaterIfFirst(job);
     this.ledger.gaveUp(entries, parts.length);
-    this.options.reporter.warn({ context: `${context}; gave up ${entryCount(entries)}`, error, count: entries });
     if (job.rendered && job.partsSent >= job.rendered.parts.length) this.complete(job);
+    this.options.reporter.warn({ context: `${context}; gave up ${entryCount(entries)}`, error, count: entries });
   }
 
   /** A permanent failure, or retries exhausted: spool what is left of the job, or give it up. */
@@ -570,23 +629,27 @@ export class Outbox {
     const { reporter, spool, retry } = this.options;
     const parts = remainingParts(job);
     const entries = parts.reduce((sum, part) => sum + part.count, 0);
-    const tries = exhausted ? ` after ${retry.attempts} tries` : '';
+    const tries = exhausted ? ` after ${retry.attempts} ${retry.attempts === 1 ? 'try' : 'tries'}` : '';
     if (job.spooled) {
+      const { count } = job.spooled;
       spool?.release(job.spooled);
-      this.spoolWaiting = false;
+      // While the server is down, the other mails of earlier runs would fail too; a mail the
+      // server refuses for what it is must not keep the ones behind it from going.
+      if (exhausted) this.spoolWaiting = false;
       this.complete(job);
       reporter.warn({
-        context: `Could not mail ${entryCount(job.spooled.count)} kept from an earlier run${tries}; they stay in \`spoolDir\``,
+        context: `Could not mail ${entryCount(count)} kept from an earlier run${tries}; ${count === 1 ? 'it stays' : 'they stay'} in \`spoolDir\``,
         error,
-        count: job.spooled.count,
+        count,
       });
       return;
     }
     this.release(job, entries);
+    const problems: Problem[] = [];
     if (exhausted && spool) {
       const { spooled, lost } = this.spoolParts(parts);
       if (spooled > 0) {
-        reporter.warn({
+        problems.push({
           context: `Could not mail ${entryCount(spooled)}${tries}; kept in \`spoolDir\` for the next start`,
           error,
           count: spooled,
@@ -594,14 +657,15 @@ export class Outbox {
       }
       if (lost > 0) {
         this.announceLaterIfFirst(job);
-        reporter.warn({ context: `Could not mail ${entryCount(lost)}${tries}`, error, count: lost });
+        problems.push({ context: `Could not mail ${entryCount(lost)}${tries}`, error, count: lost });
       }
     } else {
       this.announceLaterIfFirst(job);
       this.ledger.gaveUp(entries, parts.length);
-      reporter.warn({ context: `Could not mail ${entryCount(entries)}${tries}`, error, count: entries });
+      problems.push({ context: `Could not mail ${entryCount(entries)}${tries}`, error, count: entries });
     }
     this.complete(job);
+    for (const problem of problems) reporter.warn(problem);
   }
 
   private announceLaterIfFirst(job: Job): void {
@@ -643,7 +707,10 @@ export class Outbox {
 
   // --- memory bound ---
 
-  /** Drops the oldest waiting entries until what is held fits, never from a mail being sent. */
+  /**
+   * Drops the oldest waiting entries until what is held fits, never from a mail being sent or
+   * retried; crash entries go last. Costs what it drops, not what is queued.
+   */
   private dropOverflow(): void {
     const { maxBufferedBytes, maxBufferedEntries } = this.options;
     const summary = emptyDropSummary();
@@ -658,31 +725,46 @@ export class Outbox {
       summary.first ??= timestamp;
       summary.last = timestamp ?? summary.last;
     };
-    for (const job of this.jobs) {
+    let emptied = false;
+    let scanned = 0;
+    for (const urgent of [false, true]) {
+      for (let index = 0; index < this.jobs.length && over(); index++) {
+        const job = this.jobs[index];
+        scanned = Math.max(scanned, index + 1);
+        if (!job || job.rendered || job.busy || job.spooled || job.urgent !== urgent || job.held === 0) continue;
+        while (job.start < job.entries.length && over()) {
+          const entry = job.entries[job.start];
+          job.entries[job.start] = undefined;
+          job.start++;
+          const bytes = entry === undefined ? 0 : estimateEntryBytes(entry);
+          job.held--;
+          job.bytes -= bytes;
+          this.queuedBytes -= bytes;
+          this.queuedEntries--;
+          note(entry);
+        }
+        emptied ||= job.held === 0;
+      }
       if (!over()) break;
-      if (job.rendered || job.busy || job.urgent || job.spooled) continue;
-      while (job.start < job.entries.length && over()) {
-        const entry = job.entries[job.start];
-        job.entries[job.start] = undefined;
-        job.start++;
-        const bytes = entry === undefined ? 0 : estimateEntryBytes(entry);
-        job.held--;
-        job.bytes -= bytes;
-        this.queuedBytes -= bytes;
-        this.queuedEntries--;
+      while (!urgent && over()) {
+        const entry = this.buffer.dropOldest();
+        if (entry === undefined) break;
+        this.bufferBytes -= estimateEntryBytes(entry);
         note(entry);
       }
     }
-    this.jobs = this.jobs.filter((job) => job.spooled || job.rendered || job.start < job.entries.length);
-    while (over()) {
-      const entry = this.buffer.dropOldest();
-      if (entry === undefined) break;
-      this.bufferBytes -= estimateEntryBytes(entry);
-      note(entry);
+    if (emptied) {
+      // Only the part of the queue scanned is compacted, so that a drop costs what it drops.
+      let kept = 0;
+      for (let index = 0; index < scanned; index++) {
+        const job = this.jobs[index];
+        if (job && (job.busy || !this.isEmpty(job))) this.jobs[kept++] = job;
+      }
+      this.jobs.splice(kept, scanned - kept);
+      this.resolveWaiters();
     }
     if (summary.count === 0) return;
     if (this.ledger.dropped(summary)) this.reportDrops();
-    this.resolveWaiters();
   }
 
   private reportDrops(): void {
@@ -762,6 +844,7 @@ export class Outbox {
   // --- time ---
 
   private startIntervalTimer(): void {
+    this.stopIntervalTimer();
     const dueAt = this.buffer.dueAt;
     if (dueAt === undefined) return;
     const { clock } = this.options;
