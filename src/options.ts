@@ -222,7 +222,7 @@ export interface BufferedMailTransportOptions {
   smtp?: SmtpOptions;
   /**
    * Any nodemailer transporter (SES, sendmail, a pooled relay...), used instead of `smtp`.
-   * Closed when this transport closes.
+   * It stays yours: the transport never closes it.
    */
   transporter?: MailTransporter;
   /** Sender address, e.g. `'App <app@example.com>'`. */

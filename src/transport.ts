@@ -130,7 +130,7 @@ export class BufferedMailTransport extends TransportStream {
         warn: (problem) => this.warn(problem),
         mailSent: (count, messageId) => {
           this.shownCodes.clear();
-          this.emit('mail', { count, messageId } satisfies MailSentInfo);
+          this.emitSafely('mail', { count, messageId } satisfies MailSentInfo);
         },
       },
       render: (entries, notices) => renderBatchInSlices(entries, this.renderOptions(entries.length, notices)),
@@ -217,7 +217,8 @@ export class BufferedMailTransport extends TransportStream {
   override close(): Promise<void> {
     this.closing ??= this.outbox.close(this.#settings.closeTimeoutMs).then(() => {
       this.closing = undefined;
-      this.stopWatchingExit();
+      // Entries logged while it ran are still waiting: the exit handling must still see them.
+      if (this.outbox.idle) this.stopWatchingExit();
       this.#mailer.close();
     });
     return this.closing;
@@ -276,7 +277,13 @@ export class BufferedMailTransport extends TransportStream {
 
   private openSpool(dir: string): OutboxSpool {
     return new Spool(dir, {
-      warn: (error) => this.warn({ context: error.message, code: error.code ?? 'ESPOOL', count: 0 }),
+      // Told after the write or claim that caused it is counted, so that stats() read in the
+      // listener adds up; at the exit there is no later.
+      warn: (error) => {
+        const problem = { context: error.message, code: error.code ?? 'ESPOOL', count: 0 };
+        if (this.exiting) this.warn(problem);
+        else queueMicrotask(() => this.warn(problem));
+      },
       // A spooled mail holds at most one mail of `maxMailBytes`; anything much bigger is not ours.
       maxFileBytes: 4 * this.#settings.maxMailBytes + 1024 * 1024,
     });
@@ -376,7 +383,19 @@ export class BufferedMailTransport extends TransportStream {
     if (code !== undefined) warning.code = code;
     warning.count = count;
     if (!this.someoneListens()) this.showWithoutListener(warning);
-    this.emit('warn', warning);
+    this.emitSafely('warn', warning);
+  }
+
+  // A listener that throws must not leave delivery half done: the outcome is already recorded,
+  // and the exception surfaces on its own, as it would from any event emitter.
+  private emitSafely(event: 'mail' | 'warn', payload: unknown): void {
+    try {
+      this.emit(event, payload);
+    } catch (listenerError) {
+      process.nextTick(() => {
+        throw listenerError;
+      });
+    }
   }
 
   /** Whether anyone but winston's own forwarding listens to `'warn'`, here or on the logger. */

@@ -344,13 +344,10 @@ class CustomMailer implements Mailer {
     }, 'Verification aborted: the transporter was closed');
   }
 
+  // The transporter is the user's: the transport may be used again after close() (winston closes
+  // a transport it removes), so closing it is left to its owner.
   close(): void {
     this.abort();
-    try {
-      this.#transporter.close?.();
-    } catch {
-      // A transporter that fails to close has nothing more to lose; the transport is closing.
-    }
   }
 }
 
