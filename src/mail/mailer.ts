@@ -1,7 +1,8 @@
 import nodemailer from 'nodemailer';
-import type { SMTPPoolOptions, Transporter, XOAuth2Options, XOAuth2Token } from 'nodemailer';
+import type { SendMailOptions, SMTPPoolOptions, Transporter, XOAuth2Options, XOAuth2Token } from 'nodemailer';
 import type { AccessTokenProvider, MailMessage, MailTransporter, ResolvedSmtpOptions, SmtpAuth } from '../options';
 import { createAbortError, readFailure, type SmtpError, type TlsMode } from './errors';
+import { streamedContent, type PartEncodings } from './streamed-content';
 
 /** What the server said about an accepted message. */
 export interface SentInfo {
@@ -15,7 +16,8 @@ export interface Mailer {
    * Sends one message; resolves once the server accepted it. Rejects with the transporter's
    * error, or with an `EABORT` error (see `isAborted`) when `abort()` or `close()` ended it.
    */
-  send(message: MailMessage): Promise<SentInfo>;
+  /** `encodings` names how the text and HTML parts are encoded, when the renderer measured them. */
+  send(message: MailMessage, encodings?: PartEncodings): Promise<SentInfo>;
   /**
    * Ends every send in progress at once: each rejects with `EABORT`, and an SMTP connection
    * carrying one is destroyed on the spot (no QUIT, no waiting for the server), so nothing more of
@@ -245,12 +247,16 @@ class SmtpMailer implements Mailer {
     this.#tlsMode = smtp.secure ? 'implicit' : 'starttls';
   }
 
-  send(message: MailMessage): Promise<SentInfo> {
+  send(message: MailMessage, encodings?: PartEncodings): Promise<SentInfo> {
     const transporter = (this.#transporter ??= this.#createTransporter());
     return this.#sends.run(
       // The signal makes nodemailer's pool drop the message from its queue, or close the
       // connection that is sending it.
-      (signal) => this.#renewingToken(() => transporter.sendMail({ ...message, signal }), signal).then(infoOf),
+      (signal) =>
+        this.#renewingToken(
+          () => transporter.sendMail({ ...streamedContent(message, encodings), signal } as SendMailOptions),
+          signal,
+        ).then(infoOf),
       'Message sending aborted: the connection was closed',
     );
   }

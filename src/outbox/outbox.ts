@@ -78,6 +78,8 @@ interface Job {
   /** Entries still held (no outcome yet), and the memory they are estimated to hold. */
   held: number;
   bytes: number;
+  /** The estimated size of the live entries in a mail, for merging. */
+  mailBytes: number;
   urgent: boolean;
   batches: number;
   /** Failed tries of the part being sent. */
@@ -260,7 +262,11 @@ export class Outbox {
 
   private enqueue(entries: LogEntry[], urgent: boolean): void {
     let bytes = 0;
-    for (const entry of entries) bytes += estimateEntryBytes(entry);
+    let mailBytes = 0;
+    for (const entry of entries) {
+      bytes += estimateEntryBytes(entry);
+      mailBytes += this.options.estimateMailBytes(entry);
+    }
     this.bufferBytes -= bytes;
     this.queuedBytes += bytes;
     this.queuedEntries += entries.length;
@@ -270,6 +276,7 @@ export class Outbox {
     if (
       this.jobs.length > COALESCE_AFTER_JOBS &&
       last &&
+      last.mailBytes + mailBytes <= this.options.maxMailBytes &&
       !last.rendered &&
       !last.busy &&
       !last.spooled &&
@@ -278,6 +285,7 @@ export class Outbox {
       for (const entry of entries) last.entries.push(entry);
       last.held += entries.length;
       last.bytes += bytes;
+      last.mailBytes += mailBytes;
       last.batches++;
       if (urgent) this.wake();
       return;
@@ -287,6 +295,7 @@ export class Outbox {
       entries,
       start: 0,
       held: entries.length,
+      mailBytes,
       bytes,
       urgent,
       batches: 1,
@@ -422,6 +431,7 @@ export class Outbox {
       entries: [],
       start: 0,
       held: 0,
+      mailBytes: 0,
       bytes: 0,
       urgent: false,
       batches: 1,
@@ -453,9 +463,8 @@ export class Outbox {
       bytes += nextBytes;
       merged.push(next);
     }
-    if (merged.length === 0) return;
-    this.absorb(head, merged);
     if (heldByRateLimit) this.mergedByRateLimit.add(head);
+    if (merged.length > 0) this.absorb(head, merged);
   }
 
   /** A crash mail takes every batch not yet rendered with it, in order, and goes first. */
@@ -495,6 +504,7 @@ export class Outbox {
       }
       into.held += other.held;
       into.bytes += other.bytes;
+      into.mailBytes += other.mailBytes;
       into.batches += other.batches;
       into.urgent ||= other.urgent;
     }
@@ -505,12 +515,7 @@ export class Outbox {
   }
 
   private mailBytesOf(job: Job): number {
-    let bytes = 0;
-    for (let index = job.start; index < job.entries.length; index++) {
-      const entry = job.entries[index];
-      if (entry !== undefined) bytes += this.options.estimateMailBytes(entry);
-    }
-    return bytes;
+    return job.mailBytes;
   }
 
   private notices(job: Job): string[] {
@@ -545,7 +550,7 @@ export class Outbox {
       let failure: unknown;
       let failed = false;
       try {
-        info = await mailer.send(this.options.toMessage(part));
+        info = await mailer.send(this.options.toMessage(part), part.transferEncodings);
       } catch (error) {
         failed = true;
         failure = error;
@@ -739,6 +744,7 @@ export class Outbox {
           const bytes = entry === undefined ? 0 : estimateEntryBytes(entry);
           job.held--;
           job.bytes -= bytes;
+          if (entry !== undefined) job.mailBytes -= this.options.estimateMailBytes(entry);
           this.queuedBytes -= bytes;
           this.queuedEntries--;
           note(entry);

@@ -8,11 +8,16 @@ export interface RenderedPart {
   text: string;
   html?: string;
   attachments?: readonly MailAttachment[];
+  /** How the text and HTML parts are encoded when sent, as their size was measured. */
+  transferEncodings?: {
+    text: '7bit' | 'quoted-printable' | 'base64';
+    html?: '7bit' | 'quoted-printable' | 'base64';
+  };
 }
 
 /** What the outbox needs from the mail layer. */
 export interface OutboxMailer {
-  send(message: MailMessage): Promise<{ messageId?: string }>;
+  send(message: MailMessage, encodings?: RenderedPart['transferEncodings']): Promise<{ messageId?: string }>;
   /** Ends the conversation in progress at once; the send in progress rejects. */
   abort(): void;
   /** Nothing waits: let go of the connection so that it keeps no process alive. */

@@ -12,10 +12,12 @@ import {
   cutLine,
   DEFAULT_ADDRESS_HEADER_BYTES,
   EMPTY_MEASURE,
+  chooseTransferEncoding,
   encodedTextBytes,
   HEADER_ALLOWANCE_BYTES,
   measureLine,
   type TextMeasure,
+  type TransferEncoding,
 } from './size';
 import { firstLineOf, renderSubject } from './subject';
 
@@ -67,6 +69,8 @@ export interface RenderedMail {
   text: string;
   html?: string;
   attachments?: MailAttachment[];
+  /** How the text and HTML parts are encoded when sent, as their size was measured. */
+  transferEncodings?: { text: TransferEncoding; html?: TransferEncoding };
 }
 
 /** How `renderBatchInSlices` shares the event loop. */
@@ -237,6 +241,12 @@ class MailDraft {
     return bytes <= this.settings.bodyBudgetBytes;
   }
 
+  /** The encodings the parts will be sent with. */
+  transferEncodings(): { text: TransferEncoding; html?: TransferEncoding } {
+    const text = chooseTransferEncoding(this.textMeasure);
+    return this.htmlSize ? { text, html: chooseTransferEncoding(this.htmlSize.measure()) } : { text };
+  }
+
   add(entry: RenderedEntry): void {
     this.text.append(`${entry.line}\n`);
     this.textMeasure = addMeasures(this.textMeasure, entry.lineMeasure);
@@ -325,6 +335,7 @@ function* renderSteps(entries: readonly LogEntry[], options: RenderOptions): Gen
       count: part.count,
       subject: renderSubject(options.subject, batch, options.onSubjectError),
       text: part.text.toString(),
+      transferEncodings: part.transferEncodings(),
     };
     if (settings.html) {
       const head = renderHtmlHead({

@@ -222,6 +222,11 @@ export class HtmlSize {
     );
   }
 
+  /** The measure of the part as it stands, but for the digits of the head: enough to choose its encoding. */
+  measure(): TextMeasure {
+    return addMeasures(this.fixed, addMeasures(this.rows, this.summary));
+  }
+
   /** Adds a row, as measured by `measureWith`. */
   add(row: TextMeasure, level: string, timestamp: string): void {
     this.summary = this.summaryWith(level);

@@ -207,6 +207,20 @@ export function encodedTextBytes(measure: TextMeasure, latinSlack = 0): number {
   return bound;
 }
 
+/** How a text part is sent. */
+export type TransferEncoding = '7bit' | 'quoted-printable' | 'base64';
+
+/**
+ * The transfer encoding nodemailer chooses for a text of this measure (see `encodedTextBytes`):
+ * named in advance, so that nodemailer need not scan a large part, in one go, to choose it.
+ */
+export function chooseTransferEncoding(measure: TextMeasure): TransferEncoding {
+  if (measure.plain && measure.chars <= SEVEN_BIT_MAX_CHARS && measure.longestLine <= SEVEN_BIT_LINE_CHARS) {
+    return '7bit';
+  }
+  return measure.nonLatin < measure.latin ? 'quoted-printable' : 'base64';
+}
+
 /** The bytes `bytes` bytes of content take in base64, in lines of 76 characters ending with CRLF. */
 export function base64Bytes(bytes: number): number {
   const characters = 4 * Math.ceil(bytes / 3);

@@ -34,8 +34,22 @@ describe('text body', () => {
       { level: 'info', message: 'b', [MESSAGE]: 'line B' },
     ];
     expect(renderBatch(entries, { notices: ['[notice]'] })).toEqual([
-      { count: 2, subject: '[INFO] 2 log entries from : a', text: '[notice]\nline A\nline B\n' },
+      {
+        count: 2,
+        subject: '[INFO] 2 log entries from : a',
+        text: '[notice]\nline A\nline B\n',
+        transferEncodings: { text: '7bit' },
+      },
     ]);
+  });
+
+  test('each part names the encoding it was measured for, as nodemailer would choose it', () => {
+    const [ascii] = renderBatch([{ level: 'info', message: 'a', [MESSAGE]: 'plain ascii' }], { html: true });
+    expect(ascii?.transferEncodings).toEqual({ text: '7bit', html: 'quoted-printable' });
+    const [cjk] = renderBatch([{ level: 'info', message: 'a', [MESSAGE]: '日本語のログ'.repeat(20) }]);
+    expect(cjk?.transferEncodings).toEqual({ text: 'base64' });
+    const [latin] = renderBatch([{ level: 'info', message: 'a', [MESSAGE]: 'Überprüfung für Straße'.repeat(10) }]);
+    expect(latin?.transferEncodings).toEqual({ text: 'quoted-printable' });
   });
 
   test('an entry whose format produced no line gets the default line', () => {
