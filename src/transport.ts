@@ -79,6 +79,7 @@ function classifyFailure(error: unknown): FailureKind {
 }
 
 const WARNING_TYPE = 'WinstonBufferedMailWarning';
+const RENDER_SLICE_MS = 2;
 
 /**
  * A winston transport that keeps log entries and mails them in batches, over an SMTP connection
@@ -133,7 +134,9 @@ export class BufferedMailTransport extends TransportStream {
           this.emitSafely('mail', { count, messageId } satisfies MailSentInfo);
         },
       },
-      render: (entries, notices) => renderBatchInSlices(entries, this.renderOptions(entries.length, notices)),
+      // Short slices: a scavenge may land in one, and the two together must stay brief.
+      render: (entries, notices) =>
+        renderBatchInSlices(entries, this.renderOptions(entries.length, notices), { sliceMs: RENDER_SLICE_MS }),
       renderNow: (entries, notices) => renderBatch(entries, this.renderOptions(entries.length, notices)),
       toMessage: (part) => this.toMessage(part),
       classify: classifyFailure,
