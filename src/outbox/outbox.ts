@@ -19,7 +19,7 @@ import { RateLimiter } from './rate-limit';
 
 const MESSAGE = Symbol.for('message');
 
-/** Beyond this many mails waiting, new batches join the last one. */
+/** Beyond this many mails waiting for the rate limit, new batches join the last one. */
 const COALESCE_AFTER_JOBS = 32;
 
 /** Node's timers overflow above this many milliseconds. */
@@ -270,10 +270,12 @@ export class Outbox {
     this.bufferBytes -= bytes;
     this.queuedBytes += bytes;
     this.queuedEntries += entries.length;
-    // Far behind, batches would be merged when they go anyway: joining them now keeps the queue
-    // short, so that nothing on the logging path costs in proportion to it.
+    // Far behind the rate limit, batches would be merged when they go anyway: joining them now
+    // keeps the queue short, so that nothing on the logging path costs in proportion to it.
+    // Without a rate limit, each batch stays a mail of its own, as `capacity` says.
     const last = this.jobs[this.jobs.length - 1];
     if (
+      this.limiter !== undefined &&
       this.jobs.length > COALESCE_AFTER_JOBS &&
       last &&
       last.mailBytes + mailBytes <= this.options.maxMailBytes &&
