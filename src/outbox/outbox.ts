@@ -164,6 +164,12 @@ export class Outbox {
     if (this.spoolWaiting) void nextTurn().then(() => this.pump());
   }
 
+  // The estimate assumes the costliest encoding, about twice a typical line: merging up to twice
+  // `maxMailBytes` by it fills a mail; rendering then cuts exactly at `maxMailBytes`.
+  private get mergeBudget(): number {
+    return 2 * this.options.maxMailBytes;
+  }
+
   private get closing(): boolean {
     return this.closes > 0;
   }
@@ -278,7 +284,7 @@ export class Outbox {
       this.limiter !== undefined &&
       this.jobs.length > COALESCE_AFTER_JOBS &&
       last &&
-      last.mailBytes + mailBytes <= this.options.maxMailBytes &&
+      last.mailBytes + mailBytes <= this.mergeBudget &&
       !last.rendered &&
       !last.busy &&
       !last.spooled &&
@@ -454,7 +460,7 @@ export class Outbox {
 
   /** Merges the unrendered batches after `head` into it, as far as one mail of `maxMailBytes` holds them. */
   private mergeAfter(head: Job, heldByRateLimit: boolean): void {
-    const budget = this.options.maxMailBytes;
+    const budget = this.mergeBudget;
     let bytes = this.mailBytesOf(head);
     const merged: Job[] = [];
     for (let index = 1; index < this.jobs.length; index++) {
@@ -480,7 +486,7 @@ export class Outbox {
       const candidate = waiting[from - 1];
       if (!candidate) break;
       const candidateBytes = this.mailBytesOf(candidate);
-      if (from < waiting.length && bytes + candidateBytes > this.options.maxMailBytes) break;
+      if (from < waiting.length && bytes + candidateBytes > this.mergeBudget) break;
       bytes += candidateBytes;
       from--;
     }
