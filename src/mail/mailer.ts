@@ -1,5 +1,5 @@
 import nodemailer from 'nodemailer';
-import type { SendMailOptions, SMTPPoolOptions, Transporter, XOAuth2Options, XOAuth2Token } from 'nodemailer';
+import type { SMTPPoolOptions, Transporter, XOAuth2Options, XOAuth2Token } from 'nodemailer';
 import type { AccessTokenProvider, MailMessage, MailTransporter, ResolvedSmtpOptions, SmtpAuth } from '../options';
 import { createAbortError, readFailure, type SmtpError, type TlsMode } from './errors';
 import { streamedContent, type PartEncodings } from './streamed-content';
@@ -254,7 +254,7 @@ class SmtpMailer implements Mailer {
       // connection that is sending it.
       (signal) =>
         this.#renewingToken(
-          () => transporter.sendMail({ ...streamedContent(message, encodings), signal } as SendMailOptions),
+          () => transporter.sendMail({ ...streamedContent(message, encodings), signal }),
           signal,
         ).then(infoOf),
       'Message sending aborted: the connection was closed',
