@@ -9,7 +9,7 @@ export { withLogging } from './with-logging';
 export type { LoggingScope, ScopedLogger } from './with-logging';
 export { optionsFromEnv } from './env';
 export type { Clock, TimerHandle } from './clock';
-export type { SmtpError } from './mail';
+export type { SmtpError } from './mail/errors';
 export type {
   AccessTokenProvider,
   AccessTokenRequest,
