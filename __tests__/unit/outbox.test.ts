@@ -434,3 +434,63 @@ describe('shutdown', () => {
     expectEveryEntryAccounted(stats());
   });
 });
+
+describe('what the attacks found', () => {
+  test("an abort reported by a user's transporter is retried after a backoff, not resent at once", async () => {
+    const { outbox, mailer, clock, stats } = scriptedOutbox({
+      retry: { attempts: 3, minDelayMs: 1000, maxDelayMs: 1000 },
+    });
+    outbox.accept(entry('e0'));
+    void outbox.flush();
+    (await mailer.next()).fail(failures.aborted);
+    await clock.whenTimerSet();
+    expect(mailer.sends).toEqual([]);
+    expect(clock.pending[0]).toBeGreaterThanOrEqual(500);
+    expect(stats()).toMatchObject({ retries: 1, entriesPending: 1 });
+    expectEveryEntryAccounted(stats());
+  });
+
+  test('crash entries during an outage are bounded by maxBufferedBytes too, dropped after the others', async () => {
+    const { outbox, mailer, stats, problems } = scriptedOutbox({
+      capacity: 100,
+      maxBufferedBytes: 64 * 1024,
+      retry: { attempts: 100, minDelayMs: 60_000, maxDelayMs: 60_000 },
+    });
+    outbox.accept(crashEntry('first crash'));
+    (await mailer.next()).fail(failures.transient);
+    for (let index = 0; index < 2000; index++) outbox.accept(crashEntry(`crash ${index} ${'x'.repeat(100)}`));
+
+    expect(stats().bytesPending).toBeLessThanOrEqual(64 * 1024);
+    expect(stats().entriesDropped).toBeGreaterThan(1500);
+    expect(problems.map((problem) => problem.code)).toEqual(['EOVERFLOW']);
+    expectEveryEntryAccounted(stats());
+  });
+
+  test('a mail of an earlier run that the server refuses for good does not keep the next one from going', async () => {
+    const spool = new MemorySpool();
+    spool.waiting.push(
+      { file: 'poison', count: 1, subject: 'poison', text: 'poison\n' },
+      { file: 'good', count: 1, subject: 'good', text: 'good\n' },
+    );
+    const { outbox, mailer, stats } = scriptedOutbox({ spool });
+    (await mailer.next()).fail(failures.permanent);
+    const next = await mailer.next();
+    expect(next.message.text).toBe('good\n');
+    next.accept();
+    await outbox.flush();
+    expect(spool.released).toEqual(['poison']);
+    expect(spool.removed).toEqual(['good']);
+    expect(stats()).toMatchObject({ entriesFromSpool: 1, entriesGivenUp: 0 });
+  });
+
+  test('a spooled mail refused as too large stays in the spool and is not counted as given up', async () => {
+    const spool = new MemorySpool();
+    spool.waiting.push({ file: 'big', count: 3, subject: 'big', text: 'a\nb\nc\n' });
+    const { outbox, mailer, stats } = scriptedOutbox({ spool });
+    (await mailer.next()).fail(failures['too-large']);
+    await outbox.flush();
+    expect(spool.released).toEqual(['big']);
+    expect(stats()).toMatchObject({ entriesLogged: 0, entriesGivenUp: 0, mailsGivenUp: 0 });
+    expectEveryEntryAccounted(stats());
+  });
+});
