@@ -19,6 +19,7 @@ export type {
   MailBatch,
   MailMessage,
   MailTransporter,
+  PartEncodings,
   RateLimitOptions,
   RetryOptions,
   SmtpAuth,
@@ -29,4 +30,5 @@ export type {
   SmtpOptions,
   SmtpPasswordAuth,
   SmtpTlsOptions,
+  TransferEncoding,
 } from './options';

@@ -149,6 +149,15 @@ export interface MailMessage {
   attachments?: MailAttachment[];
 }
 
+/** How a text part of a mail is encoded when sent. */
+export type TransferEncoding = '7bit' | 'quoted-printable' | 'base64';
+
+/** The encodings of a mail's text and HTML parts, as the renderer measured them. */
+export interface PartEncodings {
+  text: TransferEncoding;
+  html?: TransferEncoding;
+}
+
 /** A file attached to a mail. */
 export interface MailAttachment {
   filename: string;

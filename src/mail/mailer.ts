@@ -1,8 +1,15 @@
 import nodemailer from 'nodemailer';
 import type { SMTPPoolOptions, Transporter, XOAuth2Options, XOAuth2Token } from 'nodemailer';
-import type { AccessTokenProvider, MailMessage, MailTransporter, ResolvedSmtpOptions, SmtpAuth } from '../options';
+import type {
+  AccessTokenProvider,
+  MailMessage,
+  MailTransporter,
+  PartEncodings,
+  ResolvedSmtpOptions,
+  SmtpAuth,
+} from '../options';
 import { createAbortError, readFailure, type SmtpError, type TlsMode } from './errors';
-import { streamedContent, type PartEncodings } from './streamed-content';
+import { streamedContent } from './streamed-content';
 
 /** What the server said about an accepted message. */
 export interface SentInfo {

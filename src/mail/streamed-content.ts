@@ -1,14 +1,5 @@
 import { Readable } from 'node:stream';
-import type { MailMessage } from '../options';
-
-/** How a text part is sent, as the render layer measured it. */
-export type TransferEncoding = '7bit' | 'quoted-printable' | 'base64';
-
-/** The encodings of a message's text and HTML parts. */
-export interface PartEncodings {
-  text: TransferEncoding;
-  html?: TransferEncoding;
-}
+import type { MailMessage, PartEncodings, TransferEncoding } from '../options';
 
 // Below this, a part is encoded quickly enough in one go.
 const STREAMED_FROM_CHARS = 64 * 1024;

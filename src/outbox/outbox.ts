@@ -461,12 +461,12 @@ export class Outbox {
   /** Merges the unrendered batches after `head` into it, as far as one mail of `maxMailBytes` holds them. */
   private mergeAfter(head: Job, heldByRateLimit: boolean): void {
     const budget = this.mergeBudget;
-    let bytes = this.mailBytesOf(head);
+    let bytes = head.mailBytes;
     const merged: Job[] = [];
     for (let index = 1; index < this.jobs.length; index++) {
       const next = this.jobs[index];
       if (!next || next.rendered || next.busy || next.urgent) break;
-      const nextBytes = this.mailBytesOf(next);
+      const nextBytes = next.mailBytes;
       if (bytes + nextBytes > budget) break;
       bytes += nextBytes;
       merged.push(next);
@@ -485,7 +485,7 @@ export class Outbox {
     while (from > 0) {
       const candidate = waiting[from - 1];
       if (!candidate) break;
-      const candidateBytes = this.mailBytesOf(candidate);
+      const candidateBytes = candidate.mailBytes;
       if (from < waiting.length && bytes + candidateBytes > this.mergeBudget) break;
       bytes += candidateBytes;
       from--;
@@ -520,10 +520,6 @@ export class Outbox {
     into.start = 0;
     const gone = new Set(others);
     this.jobs = this.jobs.filter((job) => !gone.has(job));
-  }
-
-  private mailBytesOf(job: Job): number {
-    return job.mailBytes;
   }
 
   private notices(job: Job): string[] {

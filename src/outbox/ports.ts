@@ -1,4 +1,4 @@
-import type { LogEntry, MailAttachment, MailMessage } from '../options';
+import type { LogEntry, MailAttachment, MailMessage, PartEncodings } from '../options';
 
 /** One mail of a rendered batch, as the render layer produces it. */
 export interface RenderedPart {
@@ -9,15 +9,12 @@ export interface RenderedPart {
   html?: string;
   attachments?: readonly MailAttachment[];
   /** How the text and HTML parts are encoded when sent, as their size was measured. */
-  transferEncodings?: {
-    text: '7bit' | 'quoted-printable' | 'base64';
-    html?: '7bit' | 'quoted-printable' | 'base64';
-  };
+  transferEncodings?: PartEncodings;
 }
 
 /** What the outbox needs from the mail layer. */
 export interface OutboxMailer {
-  send(message: MailMessage, encodings?: RenderedPart['transferEncodings']): Promise<{ messageId?: string }>;
+  send(message: MailMessage, encodings?: PartEncodings): Promise<{ messageId?: string }>;
   /** Ends the conversation in progress at once; the send in progress rejects. */
   abort(): void;
   /** Nothing waits: let go of the connection so that it keeps no process alive. */

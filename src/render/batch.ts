@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { nextTurn } from '../clock';
-import type { LogEntry, MailAttachment, MailBatch } from '../options';
+import type { LogEntry, MailAttachment, MailBatch, PartEncodings } from '../options';
 import { DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_MAIL_BYTES } from '../options';
 import { displayLevel, displayTimestamp, HtmlSize, renderHtmlFoot, renderHtmlHead, renderHtmlRow } from './html';
 import { formatLine, readEntryParts, readLevel, unreadableEntryLine, wellFormed, type EntryParts } from './line';
@@ -17,7 +17,6 @@ import {
   HEADER_ALLOWANCE_BYTES,
   measureLine,
   type TextMeasure,
-  type TransferEncoding,
 } from './size';
 import { firstLineOf, renderSubject } from './subject';
 
@@ -70,7 +69,7 @@ export interface RenderedMail {
   html?: string;
   attachments?: MailAttachment[];
   /** How the text and HTML parts are encoded when sent, as their size was measured. */
-  transferEncodings?: { text: TransferEncoding; html?: TransferEncoding };
+  transferEncodings?: PartEncodings;
 }
 
 /** How `renderBatchInSlices` shares the event loop. */
@@ -242,7 +241,7 @@ class MailDraft {
   }
 
   /** The encodings the parts will be sent with. */
-  transferEncodings(): { text: TransferEncoding; html?: TransferEncoding } {
+  transferEncodings(): PartEncodings {
     const text = chooseTransferEncoding(this.textMeasure);
     return this.htmlSize ? { text, html: chooseTransferEncoding(this.htmlSize.measure()) } : { text };
   }

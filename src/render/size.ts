@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_LINE_BYTES, type LogEntry } from '../options';
+import { DEFAULT_MAX_LINE_BYTES, type LogEntry, type TransferEncoding } from '../options';
 
 const MESSAGE = Symbol.for('message');
 
@@ -206,9 +206,6 @@ export function encodedTextBytes(measure: TextMeasure, latinSlack = 0): number {
   if (nonLatin >= latin - latinSlack) bound = Math.max(bound, base64Bytes(bytes));
   return bound;
 }
-
-/** How a text part is sent. */
-export type TransferEncoding = '7bit' | 'quoted-printable' | 'base64';
 
 /**
  * The transfer encoding nodemailer chooses for a text of this measure (see `encodedTextBytes`):
