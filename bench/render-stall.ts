@@ -1,11 +1,11 @@
 // How long rendering a full batch holds up the event loop: renderBatch, synchronous, against
-// renderBatchInSlices, measured as the longest gap between two turns of a setImmediate chain.
+// renderEntriesInSlices, measured as the longest gap between two turns of a setImmediate chain.
 // The machine's other work shows up as gaps too: compare rounds, and mind the load average.
 // Run: node -r ts-node/register/transpile-only bench/render-stall.ts
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { defaultLineFormat, renderBatch, type LogEntry } from '../src';
-import { renderBatchInSlices } from '../src/render';
+import { captureEntry, renderEntriesInSlices } from '../src/render';
 
 const LEVEL = Symbol.for('level');
 const ENTRIES = 10_000;
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
       const start = performance.now();
       mails = renderBatch(entries, options).length;
       syncMs.push(performance.now() - start);
-      const measured = await measureGaps(() => renderBatchInSlices(entries, options));
+      const measured = await measureGaps(() => renderEntriesInSlices(entries.map(captureEntry), options));
       const sorted = [...measured.gapsMs].sort((a, b) => a - b);
       longestMs.push(sorted[sorted.length - 1] ?? 0);
       p99Ms.push(percentile(sorted, 0.99));
@@ -92,7 +92,7 @@ async function main(): Promise<void> {
     }
     console.log(`${ENTRIES} ${name} (${lineBytes} bytes a line), html + attachJson, ${mails} mails; per round:`);
     console.log(`  renderBatch          blocks the event loop for ${format1(syncMs)} ms`);
-    console.log(`  renderBatchInSlices  longest stall ${format1(longestMs)} ms`);
+    console.log(`  renderEntriesInSlices  longest stall ${format1(longestMs)} ms`);
     console.log(`                       99th percentile ${format1(p99Ms)} ms, done in ${format1(totalMs)} ms`);
   }
 }

@@ -9,7 +9,10 @@ export interface CapturedEntry {
   readonly timestamp: string | undefined;
   /** The message as text; for an entry that could not be read, a line naming the error. */
   readonly message: string;
-  /** The entry's other fields as one JSON object, redacted; undefined when it had none. */
+  /**
+   * The entry's other fields as one JSON object, redacted; undefined when it had none. When they
+   * cannot be serialised, a JSON string naming the error: `"[not serialisable: …]"`.
+   */
   readonly metaJson: string | undefined;
   /** The stack of an error entry; undefined otherwise. */
   readonly stack: string | undefined;

@@ -22,7 +22,14 @@ import {
 import { Ledger, type TransportStats } from './outbox/ledger';
 import { Outbox } from './outbox/outbox';
 import type { FailureKind, OutboxSpool, Problem, RenderedPart } from './outbox/ports';
-import { estimateEntryMailBytes, NPM_LEVELS, renderBatch, renderBatchInSlices, type RenderOptions } from './render';
+import {
+  captureEntry,
+  estimateEntryMailBytes,
+  NPM_LEVELS,
+  renderEntries,
+  renderEntriesInSlices,
+  type RenderOptions,
+} from './render';
 import { Spool } from './spool';
 import { inspectSummary, summarizeTransport, type TransportSummary } from './transport-summary';
 
@@ -47,13 +54,6 @@ export interface DeliveryWarning extends SmtpError {
 }
 
 const MESSAGE = Symbol.for('message');
-const LEVEL = Symbol.for('level');
-
-/** The entry's level as the logger named it, before any colouring of `info.level`. */
-function levelOf(entry: LogEntry): string {
-  const level = entry[LEVEL] ?? entry.level;
-  return typeof level === 'string' ? level : '';
-}
 
 function isError(value: LogEntry): value is Error & LogEntry {
   // The tag check, for errors of another realm, runs only for what has a stack: it is not free.
@@ -65,11 +65,6 @@ function isError(value: LogEntry): value is Error & LogEntry {
 
 function errorAsEntry(error: Error & LogEntry): LogEntry {
   return { ...error, message: error.message, stack: error.stack };
-}
-
-/** winston's entry for an uncaught exception or an unhandled rejection. */
-function isCrash(entry: LogEntry): boolean {
-  return entry.exception === true || entry.rejection === true;
 }
 
 /** What the mail layer's errors mean for the outbox. */
@@ -136,15 +131,15 @@ export class BufferedMailTransport extends TransportStream {
       },
       // Short slices: a scavenge may land in one, and the two together must stay brief.
       render: (entries, notices) =>
-        renderBatchInSlices(entries, this.renderOptions(entries.length, notices), { sliceMs: RENDER_SLICE_MS }),
-      renderNow: (entries, notices) => renderBatch(entries, this.renderOptions(entries.length, notices)),
+        renderEntriesInSlices(entries, this.renderOptions(entries.length, notices), { sliceMs: RENDER_SLICE_MS }),
+      renderNow: (entries, notices) => renderEntries(entries, this.renderOptions(entries.length, notices)),
       toMessage: (part) => this.toMessage(part),
       classify: classifyFailure,
       capacity: settings.capacity,
       mode: settings.mode,
       flushIntervalMs: settings.flushIntervalMs,
-      isTrigger: (entry) => isCrash(entry) || this.reachesFlushLevel(entry),
-      isCrash,
+      isTrigger: (entry) => entry.crash || this.reachesFlushLevel(entry.level),
+      isCrash: (entry) => entry.crash,
       retry: settings.retry,
       rateLimit: settings.rateLimit,
       maxBufferedBytes: settings.maxBufferedBytes,
@@ -193,7 +188,7 @@ export class BufferedMailTransport extends TransportStream {
   override log(info: LogEntry, next: () => void): void {
     // winston's `exceptionHandlers` hand entries to log() directly, without the transport's format.
     const entry = typeof info[MESSAGE] === 'string' || !this.format ? info : this.applyFormat(info);
-    this.outbox.accept(entry);
+    this.outbox.accept(captureEntry(entry));
     // Entries may arrive after close(), or after the transport was removed and added again.
     if (!this.watchingExit) this.startWatchingExit();
     if (this.listenerCount('logged') > 0) this.emit('logged', info);
@@ -307,11 +302,11 @@ export class BufferedMailTransport extends TransportStream {
     return levels ?? NPM_LEVELS;
   }
 
-  private reachesFlushLevel(entry: LogEntry): boolean {
+  private reachesFlushLevel(level: string): boolean {
     const { flushLevel } = this.#settings;
     if (flushLevel === undefined) return false;
     const levels = this.levelTable;
-    const severity = levels[levelOf(entry)];
+    const severity = levels[level];
     const threshold = levels[flushLevel];
     return severity !== undefined && threshold !== undefined && severity <= threshold;
   }

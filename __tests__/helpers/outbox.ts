@@ -1,18 +1,26 @@
-import type { LogEntry, MailMessage } from '../../src/options';
+import type { CapturedEntry } from '../../src/entry';
+import type { MailMessage } from '../../src/options';
 import { Ledger, type TransportStats } from '../../src/outbox/ledger';
 import { Outbox, type OutboxOptions } from '../../src/outbox/outbox';
 import type { FailureKind, Problem, RenderedPart, SpooledPart } from '../../src/outbox/ports';
 import { ManualClock } from './manual-clock';
 
-const MESSAGE = Symbol.for('message');
-
-/** An entry as the transport's format leaves it: the rendered line under Symbol.for('message'). */
-export function entry(text: string, extra: Record<string, unknown> = {}): LogEntry {
-  return { level: 'info', message: text, [MESSAGE]: text, ...extra };
+/** An entry as the transport keeps it, whose line is its text. */
+export function entry(text: string, extra: Partial<CapturedEntry> = {}): CapturedEntry {
+  return {
+    level: 'info',
+    timestamp: undefined,
+    message: text,
+    metaJson: undefined,
+    stack: undefined,
+    line: text,
+    crash: false,
+    ...extra,
+  };
 }
 
-export function crashEntry(text: string): LogEntry {
-  return entry(text, { level: 'error', exception: true });
+export function crashEntry(text: string): CapturedEntry {
+  return entry(text, { level: 'error', crash: true });
 }
 
 /** A send the test settles by hand. */
@@ -154,11 +162,11 @@ export class MemorySpool {
 
 /** Renders one line per entry, splitting every `perMail` entries, as the render layer would by size. */
 function renderLines(perMail: number) {
-  return (entries: readonly LogEntry[], notices: readonly string[]): RenderedPart[] => {
+  return (entries: readonly CapturedEntry[], notices: readonly string[]): RenderedPart[] => {
     const parts: RenderedPart[] = [];
     for (let start = 0; start < entries.length; start += perMail) {
       const slice = entries.slice(start, start + perMail);
-      const lines = slice.map((item) => String(item[MESSAGE]));
+      const lines = slice.map((item) => item.line ?? item.message);
       parts.push({
         count: slice.length,
         subject: `${slice.length} entries`,
@@ -191,14 +199,14 @@ export function scriptedOutbox(overrides: Partial<OutboxOptions> & { perMail?: n
     capacity: 10,
     mode: 'batch',
     flushIntervalMs: undefined,
-    isTrigger: (item) => item.exception === true,
-    isCrash: (item) => item.exception === true,
+    isTrigger: (item) => item.crash,
+    isCrash: (item) => item.crash,
     retry: { attempts: 3, minDelayMs: 1000, maxDelayMs: 8000 },
     rateLimit: undefined,
     maxBufferedBytes: 64 * 1024 * 1024,
     maxBufferedEntries: undefined,
     maxMailBytes: 4 * 1024 * 1024,
-    estimateMailBytes: (item) => String(item[MESSAGE]).length + 1,
+    estimateMailBytes: (item) => (item.line ?? item.message).length + 1,
     ...options,
   });
   const stats = () => ledger.snapshot(outbox.pendingEntries, outbox.pendingBytes);

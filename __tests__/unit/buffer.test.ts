@@ -133,3 +133,36 @@ describe('context mode', () => {
     expect(discarded).toEqual(['a']);
   });
 });
+
+describe('repeats held back for re-notification', () => {
+  test('do not count towards capacity and trigger nothing', () => {
+    const batches = buffer({ capacity: 2, isTrigger: (entry) => entry.level === 'error' });
+    expect(batches.push(error('again 1'), 0, 5000)).toBeUndefined();
+    expect(batches.push(error('again 2'), 0, 5000)).toBeUndefined();
+    expect(batches.push(info('a'), 0)).toBeUndefined();
+    expect(texts(batches.push(info('b'), 0))).toEqual(['again 1', 'again 2', 'a', 'b']);
+    expect(batches.dueAt).toBeUndefined();
+  });
+
+  test('make the batch due at the earliest time given, before the interval', () => {
+    const batches = buffer({ capacity: 10, flushIntervalMs: 60_000 });
+    batches.push(info('a'), 0);
+    expect(batches.dueAt).toBe(60_000);
+    batches.push(error('again'), 0, 5000);
+    batches.push(error('again'), 0, 9000);
+    expect(batches.dueAt).toBe(5000);
+    expect(batches.takeDue(4999)).toBeUndefined();
+    expect(texts(batches.takeDue(5000))).toEqual(['a', 'again', 'again']);
+    expect(batches.dueAt).toBeUndefined();
+  });
+
+  test('after drops, the repeats never count for more than what is held', () => {
+    const batches = buffer({ capacity: 2 });
+    batches.push(error('again'), 0, 5000);
+    batches.push(error('again'), 0, 5000);
+    batches.dropOldest();
+    batches.dropOldest();
+    expect(batches.push(info('a'), 0)).toBeUndefined();
+    expect(texts(batches.push(info('b'), 0))).toEqual(['a', 'b']);
+  });
+});

@@ -1,4 +1,5 @@
 import { estimateEntryBytes } from '../../src/outbox/outbox';
+import { Renotify } from '../../src/outbox/renotify';
 import {
   crashEntry,
   entry,
@@ -492,5 +493,86 @@ describe('what the attacks found', () => {
     expect(spool.released).toEqual(['big']);
     expect(stats()).toMatchObject({ entriesLogged: 0, entriesGivenUp: 0, mailsGivenUp: 0 });
     expectEveryEntryAccounted(stats());
+  });
+});
+
+describe('re-notification', () => {
+  const MINUTE = 60_000;
+  const renotified = (overrides: Parameters<typeof scriptedOutbox>[0] = {}) =>
+    scriptedOutbox({
+      capacity: 100,
+      isTrigger: (item) => item.crash || item.level === 'error',
+      renotify: {
+        policy: new Renotify({ delayMs: 5 * MINUTE, maxDelayMs: 60 * MINUTE }),
+        fingerprint: (item) => item.message.replace(/\d+/g, '#'),
+      },
+      ...overrides,
+    });
+  const failure = (index: number) => entry(`order ${index} failed`, { level: 'error' });
+
+  test('an error loop mails its first error at once and the repeats once, when the window ends', async () => {
+    const scripted = renotified();
+    const { outbox, mailer, clock, stats } = scripted;
+    outbox.accept(entry('starting'));
+    outbox.accept(failure(0));
+    const first = await mailer.next();
+    expect(lines(first.message)).toEqual(['starting', 'order 0 failed']);
+    first.accept();
+    // 2,000 repeats in a few seconds, among ordinary entries: no mail until the window ends.
+    for (let index = 1; index <= 2000; index++) {
+      outbox.accept(failure(index));
+      if (index % 40 === 0) outbox.accept(entry(`request ${index}`));
+      if (index % 500 === 0) clock.advanceTo(clock.now() + 1000);
+    }
+    expect(await nextMove(outbox, mailer, clock)).toBe('waiting');
+    expect(mailer.delivered).toHaveLength(1);
+    expect(stats()).toMatchObject({ entriesLogged: 2052, entriesMailed: 2, entriesPending: 2050 });
+
+    clock.advanceTo(5 * MINUTE);
+    const digest = await mailer.next();
+    expect(lines(digest.message)).toHaveLength(2050);
+    expect(lines(digest.message)[0]).toBe('order 1 failed');
+    digest.accept();
+    await outbox.flush();
+    expect(mailer.delivered).toHaveLength(2);
+    expect(stats()).toMatchObject({ entriesLogged: 2052, entriesMailed: 2052, mailsSent: 2, entriesPending: 0 });
+    expectEveryEntryAccounted(stats());
+  });
+
+  test('ordinary entries still fill batches of `capacity`: repeats do not count towards it', async () => {
+    const { outbox, mailer } = renotified({ capacity: 3 });
+    outbox.accept(failure(0));
+    (await mailer.next()).accept();
+    for (let index = 1; index <= 50; index++) outbox.accept(failure(index));
+    outbox.accept(entry('a'));
+    outbox.accept(entry('b'));
+    expect(mailer.sends).toHaveLength(0);
+    outbox.accept(entry('c'));
+    const batch = await mailer.next();
+    expect(lines(batch.message)).toHaveLength(53);
+    batch.accept();
+  });
+
+  test('another problem mails at once, with the repeats waiting before it', async () => {
+    const { outbox, mailer } = renotified();
+    outbox.accept(failure(0));
+    (await mailer.next()).accept();
+    outbox.accept(failure(1));
+    outbox.accept(entry('disk full', { level: 'error' }));
+    const second = await mailer.next();
+    expect(lines(second.message)).toEqual(['order 1 failed', 'disk full']);
+    second.accept();
+  });
+
+  test('crash entries always mail at once', async () => {
+    const { outbox, mailer, clock } = renotified();
+    outbox.accept(crashEntry('boom 1'));
+    (await mailer.next()).accept();
+    // A crash mail after another waits `retry.minDelayMs`, not the re-notification window.
+    clock.advanceTo(1000);
+    outbox.accept(crashEntry('boom 2'));
+    const second = await mailer.next();
+    expect(lines(second.message)).toEqual(['boom 2']);
+    second.accept();
   });
 });

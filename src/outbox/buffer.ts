@@ -62,6 +62,9 @@ export class BatchBuffer<T> {
   private entries: T[] = [];
   private readonly ring: Ring<T> | undefined;
   private oldestAt: number | undefined;
+  /** Repeats held back for re-notification: they do not count towards `capacity`. */
+  private repeats = 0;
+  private repeatsDueAt: number | undefined;
 
   constructor(private readonly policy: BufferPolicy<T>) {
     if (policy.mode === 'context') this.ring = new Ring(policy.capacity);
@@ -77,11 +80,18 @@ export class BatchBuffer<T> {
    */
   get dueAt(): number | undefined {
     const { flushIntervalMs } = this.policy;
-    return this.oldestAt === undefined || flushIntervalMs === undefined ? undefined : this.oldestAt + flushIntervalMs;
+    const intervalDueAt =
+      this.oldestAt === undefined || flushIntervalMs === undefined ? undefined : this.oldestAt + flushIntervalMs;
+    if (this.repeatsDueAt === undefined) return intervalDueAt;
+    return intervalDueAt === undefined ? this.repeatsDueAt : Math.min(intervalDueAt, this.repeatsDueAt);
   }
 
-  /** Adds an entry that arrived at `now`; returns the batch when this entry made one due. */
-  push(entry: T, now: number): T[] | undefined {
+  /**
+   * Adds an entry that arrived at `now`; returns the batch when this entry made one due. A repeat
+   * held back for re-notification (`repeatDueAt` given) triggers nothing and does not count towards
+   * `capacity`: it makes the batch due at `repeatDueAt` at the latest.
+   */
+  push(entry: T, now: number, repeatDueAt?: number): T[] | undefined {
     if (this.ring) {
       const forgotten = this.ring.push(entry);
       if (forgotten !== undefined) this.policy.onDiscard(forgotten);
@@ -89,7 +99,14 @@ export class BatchBuffer<T> {
     }
     if (this.entries.length === 0) this.oldestAt = now;
     this.entries.push(entry);
-    return this.entries.length >= this.policy.capacity || this.policy.isTrigger(entry) ? this.drain() : undefined;
+    if (repeatDueAt !== undefined) {
+      this.repeats++;
+      if (this.repeatsDueAt === undefined || repeatDueAt < this.repeatsDueAt) this.repeatsDueAt = repeatDueAt;
+      return undefined;
+    }
+    return this.entries.length - this.repeats >= this.policy.capacity || this.policy.isTrigger(entry)
+      ? this.drain()
+      : undefined;
   }
 
   /** The waiting entries when the interval has run out at `now`. */
@@ -121,7 +138,9 @@ export class BatchBuffer<T> {
   dropOldest(): T | undefined {
     if (this.ring) return undefined;
     const dropped = this.entries.shift();
-    if (this.entries.length === 0) this.oldestAt = undefined;
+    if (this.entries.length === 0) this.forgetTimes();
+    // Which entries were repeats is not kept: the count stays within what is held.
+    this.repeats = Math.min(this.repeats, this.entries.length);
     return dropped;
   }
 
@@ -130,7 +149,13 @@ export class BatchBuffer<T> {
     if (this.ring) return this.ring.drain();
     const batch = this.entries;
     this.entries = [];
-    this.oldestAt = undefined;
+    this.forgetTimes();
     return batch;
+  }
+
+  private forgetTimes(): void {
+    this.oldestAt = undefined;
+    this.repeats = 0;
+    this.repeatsDueAt = undefined;
   }
 }

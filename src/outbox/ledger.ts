@@ -1,5 +1,3 @@
-export { timestampOf } from '../render';
-
 /** Counters since the transport was created, from `stats()`. */
 export interface TransportStats {
   /** Entries accepted by the transport. */

@@ -1,8 +1,10 @@
 import { nextTurn, type Clock, type TimerHandle } from '../clock';
-import type { LogEntry, MailMessage, RateLimitOptions, RetryOptions } from '../options';
+import type { CapturedEntry } from '../entry';
+import type { MailMessage, RateLimitOptions, RetryOptions } from '../options';
 import { retryDelayMs } from './backoff';
 import { BatchBuffer } from './buffer';
-import { emptyDropSummary, timestampOf, type DropSummary, type Ledger } from './ledger';
+import type { Renotify } from './renotify';
+import { emptyDropSummary, type DropSummary, type Ledger } from './ledger';
 import { dropNotice, entryCount, mergeNotice, notDelivered } from './notices';
 import type {
   FailureKind,
@@ -17,29 +19,32 @@ import type {
 } from './ports';
 import { RateLimiter } from './rate-limit';
 
-const MESSAGE = Symbol.for('message');
-
 /** Beyond this many mails waiting for the rate limit, new batches join the last one. */
 const COALESCE_AFTER_JOBS = 32;
 
 /** Node's timers overflow above this many milliseconds. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
-// An entry held in memory costs its rendered line (usually held twice: the message and the
-// line), the info object with its symbols, and its meta: a constant covers the last two.
-const ENTRY_OVERHEAD_BYTES = 320;
-const UNRENDERED_LINE_LENGTH = 256;
+// An entry is kept as a small object of strings: the object and the string headers cost about this.
+const ENTRY_OVERHEAD_BYTES = 160;
 
-/** Estimated memory an entry holds, in bytes; O(1), from the length of its rendered line. */
-export function estimateEntryBytes(entry: LogEntry): number {
-  let length = UNRENDERED_LINE_LENGTH;
-  try {
-    const line: unknown = entry[MESSAGE];
-    if (typeof line === 'string') length = line.length;
-  } catch {
-    // An entry that cannot be read is rendered as a short placeholder.
-  }
-  return ENTRY_OVERHEAD_BYTES + 2 * length;
+/**
+ * Estimated memory an entry holds, in bytes, in O(1): its strings at two bytes a character (the
+ * most V8 uses), and the object that holds them.
+ */
+export function estimateEntryBytes(entry: CapturedEntry): number {
+  return ENTRY_OVERHEAD_BYTES + 2 * entryTextLength(entry);
+}
+
+/** The characters of an entry's text, its line included when a custom format made one. */
+export function entryTextLength(entry: CapturedEntry): number {
+  return (
+    (entry.timestamp?.length ?? 0) +
+    entry.message.length +
+    (entry.metaJson?.length ?? 0) +
+    (entry.stack?.length ?? 0) +
+    (entry.line?.length ?? 0)
+  );
 }
 
 export interface OutboxOptions {
@@ -56,16 +61,21 @@ export interface OutboxOptions {
   mode: 'batch' | 'context';
   flushIntervalMs: number | undefined;
   /** Whether an entry sends what is buffered at once. */
-  isTrigger: (entry: LogEntry) => boolean;
+  isTrigger: (entry: CapturedEntry) => boolean;
+  /**
+   * Holds back the repeats of a trigger entry's problem, which `fingerprint` names; undefined:
+   * every trigger entry mails at once.
+   */
+  renotify?: { policy: Renotify; fingerprint: (entry: CapturedEntry) => string } | undefined;
   /** Whether an entry reports a crash: it goes before anything waits. */
-  isCrash: (entry: LogEntry) => boolean;
+  isCrash: (entry: CapturedEntry) => boolean;
   retry: Readonly<Required<RetryOptions>>;
   rateLimit: Readonly<RateLimitOptions> | undefined;
   maxBufferedBytes: number;
   maxBufferedEntries: number | undefined;
   maxMailBytes: number;
   /** A quick estimate of the bytes an entry adds to a mail, for merging; rendering enforces the cap. */
-  estimateMailBytes: (entry: LogEntry) => number;
+  estimateMailBytes: (entry: CapturedEntry) => number;
 }
 
 /** One mail to send: a batch, batches merged together, or a mail of an earlier run. */
@@ -73,7 +83,7 @@ interface Job {
   /** Order of arrival: `flush()` waits for every job up to a number. */
   readonly seq: number;
   /** Entries not yet dropped start at `start`; dropped ones are cleared. */
-  entries: Array<LogEntry | undefined>;
+  entries: Array<CapturedEntry | undefined>;
   start: number;
   /** Entries still held (no outcome yet), and the memory they are estimated to hold. */
   held: number;
@@ -87,7 +97,7 @@ interface Job {
   /** No try before this time (backoff). */
   notBefore: number;
   /** The entries as they were rendered, and the mails they became: rendered once, kept across retries. */
-  rendered: { entries: LogEntry[]; parts: RenderedPart[]; notices: readonly string[] } | undefined;
+  rendered: { entries: CapturedEntry[]; parts: RenderedPart[]; notices: readonly string[] } | undefined;
   partsSent: number;
   /** Drops this mail announces; announced again by a later mail if this one is not delivered. */
   drops: DropSummary | undefined;
@@ -97,8 +107,8 @@ interface Job {
   busy: boolean;
 }
 
-function liveEntries(job: Job): LogEntry[] {
-  const live: LogEntry[] = [];
+function liveEntries(job: Job): CapturedEntry[] {
+  const live: CapturedEntry[] = [];
   for (let index = job.start; index < job.entries.length; index++) {
     const entry = job.entries[index];
     if (entry !== undefined) live.push(entry);
@@ -117,7 +127,7 @@ function remainingParts(job: Job): RenderedPart[] {
  * transport. Time comes from the injected clock.
  */
 export class Outbox {
-  private readonly buffer: BatchBuffer<LogEntry>;
+  private readonly buffer: BatchBuffer<CapturedEntry>;
   private readonly limiter: RateLimiter | undefined;
   private readonly ledger: Ledger;
   private jobs: Job[] = [];
@@ -150,7 +160,7 @@ export class Outbox {
     this.ledger = options.ledger;
     this.limiter = options.rateLimit ? new RateLimiter(options.rateLimit) : undefined;
     this.spoolWaiting = options.spool !== undefined;
-    this.buffer = new BatchBuffer<LogEntry>({
+    this.buffer = new BatchBuffer<CapturedEntry>({
       capacity: options.capacity,
       mode: options.mode,
       flushIntervalMs: options.flushIntervalMs,
@@ -190,17 +200,19 @@ export class Outbox {
   }
 
   /** Takes an entry. Never waits, never throws for a delivery reason. */
-  accept(entry: LogEntry): void {
+  accept(entry: CapturedEntry): void {
     this.ledger.entriesLogged++;
     this.bufferBytes += estimateEntryBytes(entry);
     const timed = this.options.flushIntervalMs !== undefined;
     const wasEmpty = timed && this.buffer.size === 0;
+    const repeatDueAt = this.repeatDueAt(entry);
+    const dueBefore = this.buffer.dueAt;
     // The time matters only to the interval, and only for the first entry of a batch.
-    const batch = this.buffer.push(entry, wasEmpty ? this.options.clock.now() : 0);
+    const batch = this.buffer.push(entry, wasEmpty ? this.options.clock.now() : 0, repeatDueAt);
     if (batch) {
       this.stopIntervalTimer();
       this.enqueue(batch, this.options.isCrash(entry));
-    } else if (wasEmpty) {
+    } else if (wasEmpty || this.buffer.dueAt !== dueBefore) {
       this.startIntervalTimer();
     }
     const { maxBufferedBytes, maxBufferedEntries } = this.options;
@@ -210,6 +222,19 @@ export class Outbox {
     ) {
       this.dropOverflow();
     }
+  }
+
+  /**
+   * When `entry` is a repeat of a problem that mailed a moment ago, the latest time its batch is
+   * due; undefined for any other entry. Crash entries always mail at once.
+   */
+  private repeatDueAt(entry: CapturedEntry): number | undefined {
+    const { renotify } = this.options;
+    if (renotify === undefined || this.options.mode !== 'batch' || entry.crash || !this.options.isTrigger(entry)) {
+      return undefined;
+    }
+    const decision = renotify.policy.offer(renotify.fingerprint(entry), this.options.clock.now());
+    return decision.send ? undefined : decision.dueAt;
   }
 
   /**
@@ -266,7 +291,7 @@ export class Outbox {
     this.enqueue(batch, false);
   }
 
-  private enqueue(entries: LogEntry[], urgent: boolean): void {
+  private enqueue(entries: CapturedEntry[], urgent: boolean): void {
     let bytes = 0;
     let mailBytes = 0;
     for (const entry of entries) {
@@ -728,9 +753,9 @@ export class Outbox {
       maxBufferedEntries !== undefined && this.buffer.size + this.queuedEntries > maxBufferedEntries;
     const over = () => overBytes() || overEntries();
     this.dropLimit = overBytes() ? 'maxBufferedBytes' : 'maxBufferedEntries';
-    const note = (entry: LogEntry | undefined) => {
+    const note = (entry: CapturedEntry | undefined) => {
       summary.count++;
-      const timestamp = timestampOf(entry);
+      const timestamp = entry?.timestamp;
       summary.first ??= timestamp;
       summary.last = timestamp ?? summary.last;
     };

@@ -1,4 +1,5 @@
-import type { LogEntry, MailAttachment, MailMessage, PartEncodings } from '../options';
+import type { CapturedEntry } from '../entry';
+import type { MailAttachment, MailMessage, PartEncodings } from '../options';
 
 /** One mail of a rendered batch, as the render layer produces it. */
 export interface RenderedPart {
@@ -59,6 +60,6 @@ export interface OutboxReporter {
 }
 
 /** Renders entries into mails, in slices that leave the event loop free between them. */
-export type RenderMails = (entries: readonly LogEntry[], notices: readonly string[]) => Promise<RenderedPart[]>;
+export type RenderMails = (entries: readonly CapturedEntry[], notices: readonly string[]) => Promise<RenderedPart[]>;
 /** The same, at once: used only while the process exits, when nothing asynchronous runs. */
-export type RenderMailsNow = (entries: readonly LogEntry[], notices: readonly string[]) => RenderedPart[];
+export type RenderMailsNow = (entries: readonly CapturedEntry[], notices: readonly string[]) => RenderedPart[];

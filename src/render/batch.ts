@@ -1,9 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { nextTurn } from '../clock';
+import type { CapturedEntry } from '../entry';
 import type { LogEntry, MailAttachment, MailBatch, PartEncodings } from '../options';
 import { DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_MAIL_BYTES } from '../options';
 import { displayLevel, displayTimestamp, HtmlSize, renderHtmlFoot, renderHtmlHead, renderHtmlRow } from './html';
-import { formatLine, readEntryParts, readLevel, unreadableEntryLine, wellFormed, type EntryParts } from './line';
+import { captureEntry, formatLine, wellFormed } from './line';
 import { renderJsonLine, renderJsonStub } from './ndjson';
 import { MostSevere, NPM_LEVELS, sortBySeverity } from './severity';
 import {
@@ -80,7 +81,7 @@ export interface SliceOptions {
 
 /** Everything a mail shows of one entry, read once. */
 interface RenderedEntry {
-  parts: EntryParts;
+  parts: CapturedEntry;
   /** The line before it was cut to `maxLineBytes`. */
   fullLine: string;
   line: string;
@@ -106,7 +107,7 @@ interface Settings {
 }
 
 function finishEntry(
-  parts: EntryParts,
+  parts: CapturedEntry,
   fullLine: string,
   line: string,
   settings: Settings,
@@ -128,21 +129,9 @@ function finishEntry(
   };
 }
 
-function unreadableParts(entry: LogEntry, line: string): EntryParts {
-  return { timestamp: undefined, level: readLevel(entry), message: line, meta: undefined, stack: undefined };
-}
-
-/** Reads an entry once; an entry whose reading throws renders as a line naming the error. */
-function renderEntry(entry: LogEntry, settings: Settings): RenderedEntry {
-  try {
-    const rendered = entry[MESSAGE];
-    const parts = readEntryParts(entry);
-    const line = typeof rendered === 'string' ? rendered : formatLine(parts);
-    return finishEntry(parts, line, wellFormed(cutLine(line, settings.maxLineBytes)), settings);
-  } catch (error) {
-    const line = unreadableEntryLine(error);
-    return finishEntry(unreadableParts(entry, line), line, line, settings);
-  }
+function renderEntry(entry: CapturedEntry, settings: Settings): RenderedEntry {
+  const line = formatLine(entry);
+  return finishEntry(entry, line, wellFormed(cutLine(line, settings.maxLineBytes)), settings);
 }
 
 /**
@@ -156,7 +145,7 @@ function shrinkEntry(entry: RenderedEntry, settings: Settings): RenderedEntry {
     entry.fullLine,
     wellFormed(cutLine(entry.fullLine, Math.floor(settings.maxLineBytes / 2))),
     settings,
-    { ...entry.parts, meta: undefined, stack: undefined, message: cutLine(entry.parts.message, eighth) },
+    { ...entry.parts, metaJson: undefined, stack: undefined, message: cutLine(entry.parts.message, eighth) },
   );
   if (settings.attachJson) {
     shrunk.json = `${renderJsonStub(entry.parts, eighth)}\n`;
@@ -271,7 +260,10 @@ class MailDraft {
  * entry and after each mail. `renderBatch` runs it through at once, `renderBatchInSlices` pauses
  * at the checkpoints.
  */
-function* renderSteps(entries: readonly LogEntry[], options: RenderOptions): Generator<void, RenderedMail[], void> {
+function* renderSteps(
+  entries: readonly CapturedEntry[],
+  options: RenderOptions,
+): Generator<void, RenderedMail[], void> {
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   const maxMailBytes = options.maxMailBytes ?? DEFAULT_MAX_MAIL_BYTES;
   const notices = options.notices ?? [];
@@ -284,7 +276,7 @@ function* renderSteps(entries: readonly LogEntry[], options: RenderOptions): Gen
     maxCount: entries.length,
   };
   const levels = options.levels ?? NPM_LEVELS;
-  const severity = new MostSevere<EntryParts>(levels);
+  const severity = new MostSevere<CapturedEntry>(levels);
   const drafts = [new MailDraft(0, notices, settings)];
   let draft = drafts[0]!;
 
@@ -304,8 +296,7 @@ function* renderSteps(entries: readonly LogEntry[], options: RenderOptions): Gen
   }
 
   const worst = severity.best;
-  const whole: MailBatch = {
-    entries,
+  const whole = withEntries(entries, {
     count: entries.length,
     hostname: settings.hostname,
     level: worst?.level ?? '',
@@ -315,21 +306,23 @@ function* renderSteps(entries: readonly LogEntry[], options: RenderOptions): Gen
     dropped: options.dropped ?? 0,
     part: 1,
     parts: 1,
-  };
+  });
   const mails: RenderedMail[] = [];
   for (const [index, part] of drafts.entries()) {
     const batch: MailBatch =
       drafts.length === 1
         ? whole
-        : {
-            ...whole,
-            entries: entries.slice(part.start, part.start + part.count),
+        : withEntries(entries.slice(part.start, part.start + part.count), {
+            hostname: whole.hostname,
+            level: whole.level,
+            first: whole.first,
+            dropped: whole.dropped,
             count: part.count,
             since: part.firstTimestamp ?? '',
             until: part.lastTimestamp ?? '',
             part: index + 1,
             parts: drafts.length,
-          };
+          });
     const mail: RenderedMail = {
       count: part.count,
       subject: renderSubject(options.subject, batch, options.onSubjectError),
@@ -368,12 +361,44 @@ function* renderSteps(entries: readonly LogEntry[], options: RenderOptions): Gen
 }
 
 /**
+ * The batch as a `subject` function sees it: its entries are plain info objects (level, message,
+ * timestamp, the meta, the stack), made only when the function reads them.
+ */
+function withEntries(entries: readonly CapturedEntry[], fields: Omit<MailBatch, 'entries'>): MailBatch {
+  let view: readonly LogEntry[] | undefined;
+  return Object.defineProperty({ ...fields }, 'entries', {
+    get: () => (view ??= entries.map(entryAsInfo)),
+    enumerable: true,
+  }) as MailBatch;
+}
+
+function entryAsInfo(entry: CapturedEntry): LogEntry {
+  let meta: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = entry.metaJson === undefined ? {} : JSON.parse(entry.metaJson);
+    meta = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : { meta: parsed };
+  } catch {
+    // Meta that did not survive as JSON is shown as it was rendered, in the line.
+  }
+  const info: LogEntry = { ...meta, level: entry.level, message: entry.message };
+  if (entry.timestamp !== undefined) info.timestamp = entry.timestamp;
+  if (entry.stack !== undefined) info.stack = entry.stack;
+  info[MESSAGE] = formatLine(entry);
+  return info;
+}
+
+/**
  * Renders a batch as the transport mails it: the subject, the text, and with the options the
  * HTML alternative and the NDJSON attachment. A batch bigger than `maxMailBytes` comes back as
  * several mails, in order. Pure and synchronous: use it for previews and tests. Never throws,
  * whatever the entries hold: an entry that cannot be read renders as a line naming the error.
  */
 export function renderBatch(entries: readonly LogEntry[], options: RenderOptions = {}): RenderedMail[] {
+  return renderEntries(entries.map(captureEntry), options);
+}
+
+/** `renderBatch` for entries in the form the transport keeps them. */
+export function renderEntries(entries: readonly CapturedEntry[], options: RenderOptions = {}): RenderedMail[] {
   const steps = renderSteps(entries, options);
   for (;;) {
     const step = steps.next();
@@ -382,11 +407,11 @@ export function renderBatch(entries: readonly LogEntry[], options: RenderOptions
 }
 
 /**
- * Renders a batch exactly as `renderBatch` does, but lets the event loop run other work whenever
+ * Renders a batch exactly as `renderEntries` does, but lets the event loop run other work whenever
  * a slice of rendering has taken `sliceMs`, so that a big batch does not hold up the application.
  */
-export async function renderBatchInSlices(
-  entries: readonly LogEntry[],
+export async function renderEntriesInSlices(
+  entries: readonly CapturedEntry[],
   options: RenderOptions = {},
   slicing: SliceOptions = {},
 ): Promise<RenderedMail[]> {

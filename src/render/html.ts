@@ -1,4 +1,5 @@
-import { entryCount, safeJson, wellFormed, type EntryParts } from './line';
+import type { CapturedEntry } from '../entry';
+import { entryCount, wellFormed } from './line';
 import { addMeasures, cutLine, EMPTY_MEASURE, measureText, type TextMeasure } from './size';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -76,7 +77,7 @@ export interface HtmlRow {
  * One table row of the HTML part, ending with a line break: time, level, message (and stack), meta.
  * Each piece is cut to `maxLineBytes` before it is escaped.
  */
-export function renderHtmlRow(parts: EntryParts, maxLineBytes: number): HtmlRow {
+export function renderHtmlRow(parts: CapturedEntry, maxLineBytes: number): HtmlRow {
   const timestamp = escapeHtml(displayTimestamp(parts.timestamp));
   const level = displayLevel(parts.level);
   const colour = levelColour(level);
@@ -84,7 +85,7 @@ export function renderHtmlRow(parts: EntryParts, maxLineBytes: number): HtmlRow 
   const message = escapeHtml(cutText(parts.message, maxLineBytes));
   const stack =
     parts.stack === undefined || parts.stack === '' ? undefined : escapeHtml(cutText(parts.stack, maxLineBytes));
-  const meta = parts.meta ? escapeHtml(cutText(safeJson(parts.meta, 2), maxLineBytes)) : undefined;
+  const meta = parts.metaJson === undefined ? undefined : escapeHtml(cutText(indentJson(parts.metaJson), maxLineBytes));
   const html =
     ROW_START +
     timestamp +
@@ -105,6 +106,19 @@ export function renderHtmlRow(parts: EntryParts, maxLineBytes: number): HtmlRow 
   if (stack !== undefined) measure = addMeasures(addMeasures(measure, STACK_MARKUP), measureText(stack));
   if (meta !== undefined) measure = addMeasures(addMeasures(measure, META_MARKUP), measureText(meta));
   return { html, measure };
+}
+
+const MAX_INDENTED_JSON_CHARS = 64 * 1024;
+
+/** JSON laid out over several lines, for reading; as it is when it is too long to be worth it or does not parse. */
+function indentJson(json: string): string {
+  // Long runs of digits may be BigInts, which a round trip through a number would change.
+  if (json.length > MAX_INDENTED_JSON_CHARS || /\d{16}/.test(json)) return json;
+  try {
+    return JSON.stringify(JSON.parse(json), undefined, 2);
+  } catch {
+    return json;
+  }
 }
 
 /** What the top of the HTML part says about its mail. */

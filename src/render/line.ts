@@ -1,6 +1,7 @@
 import { format, type Format, type TransformableInfo } from 'logform';
 import { configure } from 'safe-stable-stringify';
 import { utcTimestamp, type UtcTimestampOptions } from '../utc-timestamp';
+import type { CapturedEntry } from '../entry';
 import type { LogEntry } from '../options';
 
 const LEVEL = Symbol.for('level');
@@ -102,15 +103,6 @@ function renderValue(value: unknown): string {
   }
 }
 
-/** An entry taken apart for display: each piece is text, or undefined when absent. */
-export interface EntryParts {
-  timestamp: string | undefined;
-  level: string;
-  message: string;
-  meta: Record<string, unknown> | undefined;
-  stack: string | undefined;
-}
-
 /** The level of an entry as the logger named it, before any colouring; '' when it has none or cannot be read. */
 export function readLevel(info: LogEntry | undefined): string {
   try {
@@ -121,12 +113,12 @@ export function readLevel(info: LogEntry | undefined): string {
   }
 }
 
-/** Takes an entry apart for display; throws what reading the entry throws. */
-export function readEntryParts(info: LogEntry): EntryParts {
-  const isCrash = info.exception === true || info.rejection === true;
+/** Reads an entry once into the form the transport keeps; throws what reading the entry throws. */
+export function readEntry(info: LogEntry): CapturedEntry {
+  const crash = info.exception === true || info.rejection === true;
   let meta: Record<string, unknown> | undefined;
   for (const key of Object.keys(info)) {
-    if (SHOWN_ELSEWHERE.has(key) || (isCrash && CRASH_DETAILS.has(key))) continue;
+    if (SHOWN_ELSEWHERE.has(key) || (crash && CRASH_DETAILS.has(key))) continue;
     // Without a prototype, a key named __proto__ is kept as data.
     (meta ??= Object.create(null) as Record<string, unknown>)[key] = info[key];
   }
@@ -134,39 +126,65 @@ export function readEntryParts(info: LogEntry): EntryParts {
   const level = info[LEVEL] ?? info.level;
   const stack = info.stack;
   return {
-    timestamp: typeof timestamp === 'string' ? timestamp : undefined,
     level: typeof level === 'string' ? level : renderValue(level),
+    timestamp: typeof timestamp === 'string' ? timestamp : undefined,
     message: renderValue(info.message),
-    meta,
+    metaJson: meta ? safeJson(meta) : undefined,
     // A crash entry's message already holds its stack.
-    stack: typeof stack === 'string' && !isCrash ? stack : undefined,
+    stack: typeof stack === 'string' && !crash ? stack : undefined,
+    line: undefined,
+    crash,
   };
 }
 
 /**
- * Takes an entry apart for display. Never throws: an entry that cannot be read comes back with a
- * message naming the error, its level when that can be read, and nothing else.
+ * The entry that stands for one that could not be read: its level when that can be read, and a
+ * line naming the error.
  */
-export function entryParts(info: LogEntry): EntryParts {
+export function unreadableEntry(info: LogEntry | undefined, error: unknown): CapturedEntry {
+  const line = unreadableEntryLine(error);
+  return {
+    level: readLevel(info),
+    timestamp: undefined,
+    message: line,
+    metaJson: undefined,
+    stack: undefined,
+    line,
+    crash: false,
+  };
+}
+
+// The default line format leaves what it read on the info object, so that the entry is read once.
+const CAPTURED = Symbol('winston-buffered-mail.captured');
+const CAPTURED_LINE = Symbol('winston-buffered-mail.captured-line');
+
+/**
+ * The form in which the transport keeps an entry, read from the info object its `format` made.
+ * Never throws: an entry that cannot be read is kept as a line naming the error.
+ */
+export function captureEntry(info: LogEntry): CapturedEntry {
   try {
-    return readEntryParts(info);
+    const rendered = info[MESSAGE];
+    const read = info[CAPTURED] as CapturedEntry | undefined;
+    // A format after the default one may have changed the line: then the line is kept as made.
+    if (read !== undefined && info[CAPTURED_LINE] === rendered) return read;
+    const entry = read ?? readEntry(info);
+    return typeof rendered === 'string' ? { ...entry, line: rendered } : entry;
   } catch (error) {
-    return {
-      timestamp: undefined,
-      level: readLevel(info),
-      message: unreadableEntryLine(error),
-      meta: undefined,
-      stack: undefined,
-    };
+    return unreadableEntry(info, error);
   }
 }
 
-/** The line of entry parts: `<timestamp> <LEVEL> <message> <meta as JSON>`, then the stack. */
-export function formatLine(parts: EntryParts): string {
-  const timestamp = parts.timestamp !== undefined ? `${parts.timestamp} ` : '';
-  const metaText = parts.meta ? ` ${safeJson(parts.meta)}` : '';
-  const stack = parts.stack !== undefined ? `\n${parts.stack}` : '';
-  return `${timestamp}${parts.level.toUpperCase().padEnd(5)} ${parts.message}${metaText}${stack}`;
+/**
+ * The default line of an entry: `<timestamp> <LEVEL> <message> <meta as JSON>`, then the stack;
+ * or the line a custom format made.
+ */
+export function formatLine(entry: CapturedEntry): string {
+  if (entry.line !== undefined) return entry.line;
+  const timestamp = entry.timestamp !== undefined ? `${entry.timestamp} ` : '';
+  const metaText = entry.metaJson !== undefined ? ` ${entry.metaJson}` : '';
+  const stack = entry.stack !== undefined ? `\n${entry.stack}` : '';
+  return `${timestamp}${entry.level.toUpperCase().padEnd(5)} ${entry.message}${metaText}${stack}`;
 }
 
 /**
@@ -176,14 +194,23 @@ export function formatLine(parts: EntryParts): string {
  */
 export function renderLine(info: LogEntry): string {
   try {
-    return formatLine(readEntryParts(info));
+    return formatLine(readEntry(info));
   } catch (error) {
     return unreadableEntryLine(error);
   }
 }
 
 const lineFormat = format((info) => {
-  info[MESSAGE] = renderLine(info);
+  let entry: CapturedEntry;
+  try {
+    entry = readEntry(info);
+  } catch (error) {
+    entry = unreadableEntry(info, error);
+  }
+  const line = formatLine(entry);
+  info[MESSAGE] = line;
+  info[CAPTURED] = entry;
+  info[CAPTURED_LINE] = line;
   return info;
 });
 

@@ -1,5 +1,6 @@
+import type { CapturedEntry } from '../entry';
 import { DEFAULT_MAX_LINE_BYTES, type LogEntry } from '../options';
-import { describeError, entryParts, tryJson, wellFormed, type EntryParts } from './line';
+import { captureEntry, wellFormed } from './line';
 import { cutLine } from './size';
 
 // A JSON line stays whole up to this size even when `maxLineBytes` is smaller: cut JSON would no
@@ -16,7 +17,7 @@ export function jsonLineLimit(maxLineBytes: number): number {
  * The stub that replaces an entry too big for a JSON line: its time, level and message cut to
  * `maxMessageBytes`, `truncated: true`, and the size of the full line when it was measured.
  */
-export function renderJsonStub(parts: EntryParts, maxMessageBytes: number, originalBytes?: number): string {
+export function renderJsonStub(parts: CapturedEntry, maxMessageBytes: number, originalBytes?: number): string {
   const stub = {
     timestamp: parts.timestamp === undefined ? undefined : cutLine(parts.timestamp, MAX_STUB_FIELD_BYTES),
     level: cutLine(parts.level, MAX_STUB_FIELD_BYTES),
@@ -28,30 +29,33 @@ export function renderJsonStub(parts: EntryParts, maxMessageBytes: number, origi
 }
 
 /**
- * One JSON line of the NDJSON attachment: every field of the entry, the meta included. Meta that
- * cannot be serialised is replaced by `"meta": "[not serialisable: <the error>]"`.
+ * One JSON line of the NDJSON attachment: every field of the entry, the meta included, in the
+ * order time, level, message, meta, stack.
  */
-export function renderJsonLine(parts: EntryParts, maxLineBytes: number): string {
+export function renderJsonLine(entry: CapturedEntry, maxLineBytes: number): string {
   const limit = jsonLineLimit(maxLineBytes);
-  // Each character is at least a byte: a longer message cannot fit, and is not serialised at all.
-  if (parts.message.length > limit) return renderJsonStub(parts, maxLineBytes);
-  const { timestamp, level, message, stack } = parts;
-  let json = tryJson({ timestamp, level, message, ...parts.meta, stack });
-  if (typeof json !== 'string') {
-    json = JSON.stringify({
-      timestamp,
-      level,
-      message,
-      meta: `[not serialisable: ${describeError(json.error)}]`,
-      stack,
-    });
+  // Each character is at least a byte: a longer entry cannot fit, and is not serialised at all.
+  if (entry.message.length + (entry.metaJson?.length ?? 0) + (entry.stack?.length ?? 0) > 4 * limit) {
+    return renderJsonStub(entry, maxLineBytes);
   }
-  const bytes = json.length > 4 * limit ? undefined : Buffer.byteLength(json);
-  if (bytes !== undefined && bytes <= limit) return wellFormed(json);
-  return renderJsonStub(parts, maxLineBytes, bytes);
+  const { timestamp, level, message, stack } = entry;
+  const head = JSON.stringify({ timestamp, level, message });
+  // The meta is already one JSON object: its fields join the line as they are.
+  const metaJson = entry.metaJson;
+  let metaFields = '';
+  if (metaJson?.startsWith('{') === true) {
+    if (metaJson.length > 2) metaFields = `,${metaJson.slice(1, -1)}`;
+  } else if (metaJson !== undefined) {
+    metaFields = `,"meta":${metaJson}`;
+  }
+  const stackField = stack === undefined ? '' : `,"stack":${JSON.stringify(stack)}`;
+  const json = `${head.slice(0, -1)}${metaFields}${stackField}}`;
+  const bytes = Buffer.byteLength(json);
+  if (bytes <= limit) return wellFormed(json);
+  return renderJsonStub(entry, maxLineBytes, bytes);
 }
 
 /** One JSON line of the NDJSON attachment for `entry`. Never throws, whatever the entry holds. */
 export function entryJson(entry: LogEntry, maxLineBytes = DEFAULT_MAX_LINE_BYTES): string {
-  return renderJsonLine(entryParts(entry), maxLineBytes);
+  return renderJsonLine(captureEntry(entry), maxLineBytes);
 }

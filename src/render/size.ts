@@ -1,6 +1,5 @@
-import { DEFAULT_MAX_LINE_BYTES, type LogEntry, type TransferEncoding } from '../options';
-
-const MESSAGE = Symbol.for('message');
+import type { CapturedEntry } from '../entry';
+import { DEFAULT_MAX_LINE_BYTES, type TransferEncoding } from '../options';
 
 // Lines longer than this are cut without counting their bytes first: counting costs about
 // 5 ns a character, and the cut only needs the first `maxBytes` characters.
@@ -247,24 +246,19 @@ export interface EntryEstimateOptions {
 
 // The HTML row of an entry: its markup (about 700 bytes), then its message and meta escaped.
 const HTML_ROW_MARKUP_BYTES = 800;
-// Used when an entry has no rendered line yet.
-const UNKNOWN_LINE_CHARS = 256;
+// A line's time, level and separators, around its message and meta.
+const LINE_FRAME_CHARS = 34;
 
 /**
- * A quick estimate of the bytes one entry adds to a mail as sent, from the length of its rendered
- * line (`info[Symbol.for('message')]`, cut to `maxLineBytes`), in O(1): twice the line for the
- * text part (UTF-8 and transfer encoding), three times the line plus the row's markup for the
- * HTML part, twice the line for the NDJSON attachment. For planning before rendering;
- * `renderBatch` measures what it renders and keeps each mail within `maxMailBytes`.
+ * A quick estimate of the bytes one entry adds to a mail as sent, from the length of its text,
+ * in O(1): twice the line for the text part (UTF-8 and transfer encoding), three times the line
+ * plus the row's markup for the HTML part, twice the line for the NDJSON attachment. For planning
+ * before rendering; `renderBatch` measures what it renders and keeps each mail within `maxMailBytes`.
  */
-export function estimateEntryMailBytes(entry: LogEntry, options: EntryEstimateOptions = {}): number {
-  let chars = UNKNOWN_LINE_CHARS;
-  try {
-    const line = entry[MESSAGE];
-    if (typeof line === 'string') chars = line.length;
-  } catch {
-    // An entry that cannot be read renders as a short line saying so.
-  }
-  chars = Math.min(chars, options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES) + 1;
+export function estimateEntryMailBytes(entry: CapturedEntry, options: EntryEstimateOptions = {}): number {
+  const length =
+    entry.line?.length ??
+    LINE_FRAME_CHARS + entry.message.length + (entry.metaJson?.length ?? 0) + (entry.stack?.length ?? 0);
+  const chars = Math.min(length, options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES) + 1;
   return 2 * chars + (options.html ? 3 * chars + HTML_ROW_MARKUP_BYTES : 0) + (options.attachJson ? 2 * chars : 0);
 }

@@ -1,4 +1,4 @@
-import { describeError, entryCount, entryParts, readLevel, wellFormed } from './line';
+import { captureEntry, describeError, entryCount, readLevel, wellFormed } from './line';
 import type { LogEntry, MailBatch } from '../options';
 import type { SUBJECT_TOKENS } from '../options';
 import { MostSevere, NPM_LEVELS } from './severity';
@@ -129,7 +129,7 @@ export function describeBatch(
   const severity = new MostSevere<number>(options.levels ?? NPM_LEVELS);
   for (let index = 0; index < entries.length; index++) severity.offer(index, readLevel(entries[index]));
   const worstEntry = severity.best === undefined ? undefined : entries[severity.best];
-  const worst = worstEntry === undefined ? undefined : entryParts(worstEntry);
+  const worst = worstEntry === undefined ? undefined : captureEntry(worstEntry);
   return {
     entries,
     count: entries.length,

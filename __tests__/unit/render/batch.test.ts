@@ -1,5 +1,5 @@
 import { renderBatch, type LogEntry, type RenderedMail } from '../../../src';
-import { renderBatchInSlices } from '../../../src/render';
+import { captureEntry, renderEntriesInSlices } from '../../../src/render';
 import { MIN_MAIL_BYTES } from '../../../src/options';
 import { mailWireBytes } from '../../helpers/wire-size';
 
@@ -347,8 +347,9 @@ describe('large batches', () => {
   });
 });
 
-describe('renderBatchInSlices()', () => {
-  const entries = Array.from({ length: 500 }, (_, index) => formatted(index, `entry ${index} ${'ü'.repeat(200)}`));
+describe('renderEntriesInSlices()', () => {
+  const infos = Array.from({ length: 500 }, (_, index) => formatted(index, `entry ${index} ${'ü'.repeat(200)}`));
+  const entries = infos.map(captureEntry);
   const options = {
     html: true,
     attachJson: true,
@@ -358,9 +359,9 @@ describe('renderBatchInSlices()', () => {
   };
 
   test('renders exactly what renderBatch renders', async () => {
-    const sliced = await renderBatchInSlices(entries, options, { sliceMs: 0 });
+    const sliced = await renderEntriesInSlices(entries, options, { sliceMs: 0 });
     expect(sliced.length).toBeGreaterThan(1);
-    expect(sliced).toEqual(renderBatch(entries, options));
+    expect(sliced).toEqual(renderBatch(infos, options));
   });
 
   test('gives the event loop a turn between slices', async () => {
@@ -371,7 +372,7 @@ describe('renderBatchInSlices()', () => {
       if (rendering) setImmediate(count);
     };
     setImmediate(count);
-    await renderBatchInSlices(entries, options, { sliceMs: 0 });
+    await renderEntriesInSlices(entries, options, { sliceMs: 0 });
     rendering = false;
     // One checkpoint per entry and per mail, each a turn at sliceMs 0.
     expect(turns).toBeGreaterThanOrEqual(entries.length);
@@ -380,7 +381,7 @@ describe('renderBatchInSlices()', () => {
   test('still finishes when a test has installed fake timers', async () => {
     jest.useFakeTimers();
     try {
-      const mails = await renderBatchInSlices(entries, options, { sliceMs: 0 });
+      const mails = await renderEntriesInSlices(entries, options, { sliceMs: 0 });
       expect(mails.reduce((sum, mail) => sum + mail.count, 0)).toBe(entries.length);
     } finally {
       jest.useRealTimers();
@@ -389,7 +390,7 @@ describe('renderBatchInSlices()', () => {
 
   test('never rejects, whatever the entries hold', async () => {
     const hostile = [revokedProxy() as LogEntry, entry('info', revokedProxy()), formatted(1, 'fine')];
-    const mails = await renderBatchInSlices(hostile, { html: true, attachJson: true });
+    const mails = await renderEntriesInSlices(hostile.map(captureEntry), { html: true, attachJson: true });
     expect(mails[0]?.count).toBe(3);
   });
 });

@@ -1,6 +1,6 @@
 import { renderBatch, type LogEntry } from '../../../src';
 import { escapeHtml, renderHtmlRow } from '../../../src/render/html';
-import { entryParts } from '../../../src/render/line';
+import { captureEntry } from '../../../src/render/line';
 import { measureText } from '../../../src/render/size';
 
 const LEVEL = Symbol.for('level');
@@ -89,7 +89,7 @@ describe('the HTML part', () => {
 
 describe('renderHtmlRow()', () => {
   test('measures the row it renders', () => {
-    const parts = entryParts(entry('warn', 'Größe 注文 😀 = . ', { meta: 'x\r\n.y ', list: [1, 2] }));
+    const parts = captureEntry(entry('warn', 'Größe 注文 😀 = . ', { meta: 'x\r\n.y ', list: [1, 2] }));
     const row = renderHtmlRow({ ...parts, stack: 'Error: e\n    at f' }, 8192);
     const exact = measureText(row.html);
     expect(row.measure).toMatchObject({
