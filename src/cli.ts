@@ -383,7 +383,7 @@ async function sendTest(values: Values, positionals: string[]): Promise<number> 
     // sample has no business in the spool that the application will deliver from.
     capacity: entries.length,
     mode: 'batch',
-    flushLevel: undefined,
+    flushLevel: false,
     flushIntervalMs: undefined,
     maxBufferedEntries: undefined,
     rateLimit: false,

@@ -1,6 +1,7 @@
 import type {
   BufferedMailTransportOptions,
   RateLimitOptions,
+  RenotifyOptions,
   RetryOptions,
   SmtpAuth,
   SmtpOptions,
@@ -41,6 +42,7 @@ export const OPTION_KEYS = {
     'cc',
     'bcc',
     'subject',
+    'fingerprint',
     'html',
     'attachJson',
     'maxLineBytes',
@@ -48,6 +50,7 @@ export const OPTION_KEYS = {
     'capacity',
     'flushIntervalMs',
     'flushLevel',
+    'renotify',
     'mode',
     'flushOnExit',
     'closeTimeoutMs',
@@ -91,6 +94,7 @@ export const OPTION_KEYS = {
   'smtp.tls': listKeys<SmtpTlsOptions>()(['ca', 'servername', 'rejectUnauthorized', 'minVersion']),
   retry: listKeys<RetryOptions>()(['attempts', 'minDelayMs', 'maxDelayMs']),
   rateLimit: listKeys<RateLimitOptions>()(['mails', 'perMs']),
+  renotify: listKeys<RenotifyOptions>()(['delayMs', 'maxDelayMs']),
 } as const;
 
 type Level = keyof typeof OPTION_KEYS;
@@ -108,6 +112,7 @@ const NESTED: ReadonlyArray<readonly [parent: Level, key: string, level: Level]>
   ['smtp', 'tls', 'smtp.tls'],
   ['', 'retry', 'retry'],
   ['', 'rateLimit', 'rateLimit'],
+  ['', 'renotify', 'renotify'],
 ];
 
 function isPlainRecord(value: unknown): value is Record<string, unknown> {

@@ -1,10 +1,25 @@
 import type { SecureVersion } from 'node:tls';
 import type { Format, TransformableInfo } from 'logform';
 import type { Clock } from './clock';
+import type { Fingerprint } from './render/fingerprint';
 import { rejectUnknownKeys } from './option-keys';
 
 /** A log entry as the transport received it, after its `format` ran. */
 export type LogEntry = TransformableInfo;
+
+/** The re-notification window: see the `renotify` option. */
+export interface RenotifyOptions {
+  /**
+   * How long the repeats of a problem that just mailed wait, in milliseconds.
+   * @default 300000 (5 minutes)
+   */
+  delayMs?: number;
+  /**
+   * The longest the wait grows to while the problem keeps repeating, in milliseconds.
+   * @default 14400000 (4 hours)
+   */
+  maxDelayMs?: number;
+}
 
 /** TLS settings for the SMTP connection; certificates are always verified unless said otherwise. */
 export interface SmtpTlsOptions {
@@ -250,6 +265,15 @@ export interface BufferedMailTransportOptions {
    */
   subject?: string | ((batch: MailBatch) => string);
   /**
+   * Names the problem an entry belongs to: entries with the same fingerprint are counted together
+   * in a mail's summary, their repeats collapse, and `renotify` holds them back. Return a
+   * non-empty string; when the function throws or returns anything else, the default is used and
+   * a `'warn'` says so once.
+   * @default the level, the message with numbers, ids, addresses, times and quoted values
+   * replaced, and for an error its name and the first frame of its stack
+   */
+  fingerprint?: Fingerprint;
+  /**
    * Add a text/html alternative: counts per level, the time range, and a table of the entries.
    * @default false
    */
@@ -283,10 +307,21 @@ export interface BufferedMailTransportOptions {
   flushIntervalMs?: number;
   /**
    * An entry at or above this severity, judged by the logger's own levels, makes the buffer go
-   * out at once, that entry included; e.g. `'error'`.
-   * @default undefined (no level trigger)
+   * out at once, that entry included; `false` for no level trigger. The repeats of a problem that
+   * just mailed wait for the next mail instead: see `renotify`. With a logger whose levels have
+   * no `'error'`, the default means no level trigger.
+   * @default 'error'
    */
-  flushLevel?: string;
+  flushLevel?: string | false;
+  /**
+   * Re-notification: after an entry of `flushLevel` mailed at once, the repeats of the same
+   * problem (the same fingerprint) do not mail at once; they wait in the buffer, counted and
+   * grouped, and go out as one mail when a window ends. The window starts at `delayMs`, doubles
+   * while the problem keeps repeating, up to `maxDelayMs`, and closes after a window without a
+   * repeat. `false`: every `flushLevel` entry mails at once (within `rateLimit`).
+   * @default { delayMs: 300000, maxDelayMs: 14400000 } (5 minutes, growing to 4 hours)
+   */
+  renotify?: false | RenotifyOptions;
   /**
    * `'batch'`: entries wait for `capacity`, `flushLevel` or `flushIntervalMs`.
    * `'context'`: only the last `capacity` entries are kept, and they are mailed only when a
@@ -385,6 +420,7 @@ export interface ResolvedOptions {
   readonly cc: readonly string[];
   readonly bcc: readonly string[];
   readonly subject?: string | ((batch: MailBatch) => string);
+  readonly fingerprint: Fingerprint | undefined;
   readonly html: boolean;
   readonly attachJson: boolean;
   readonly maxLineBytes: number;
@@ -392,6 +428,9 @@ export interface ResolvedOptions {
   readonly capacity: number;
   readonly flushIntervalMs: number | undefined;
   readonly flushLevel: string | undefined;
+  /** Whether `flushLevel` is the default, which a logger without that level turns off. */
+  readonly flushLevelIsDefault: boolean;
+  readonly renotify: Readonly<Required<RenotifyOptions>> | undefined;
   readonly mode: 'batch' | 'context';
   readonly flushOnExit: boolean;
   readonly closeTimeoutMs: number;
@@ -404,6 +443,9 @@ export interface ResolvedOptions {
 }
 
 export const DEFAULT_CAPACITY = 100;
+export const DEFAULT_FLUSH_LEVEL = 'error';
+export const DEFAULT_RENOTIFY_DELAY_MS = 5 * 60 * 1000;
+export const DEFAULT_RENOTIFY_MAX_DELAY_MS = 4 * 60 * 60 * 1000;
 export const DEFAULT_MAX_LINE_BYTES = 8192;
 export const DEFAULT_MAX_MAIL_BYTES = 4 * 1024 * 1024;
 // Room for the headers, the MIME structure and the notices of a mail.
@@ -722,6 +764,29 @@ function resolveRetry(value: unknown): Readonly<Required<RetryOptions>> {
   return Object.freeze({ attempts, minDelayMs, maxDelayMs });
 }
 
+function resolveFunction<T>(name: string, value: T | undefined, expectation: string): T | undefined {
+  if (value !== undefined && typeof value !== 'function') throw new TypeError(expected(name, expectation, value));
+  return value;
+}
+
+function resolveRenotify(value: unknown): Readonly<Required<RenotifyOptions>> | undefined {
+  if (value === false) return undefined;
+  if (value !== undefined && !isObject(value)) {
+    throw new TypeError(expected('renotify', 'an object with `delayMs` and `maxDelayMs`, or `false`', value));
+  }
+  const delayMs = resolveDuration('renotify.delayMs', value?.delayMs, DEFAULT_RENOTIFY_DELAY_MS);
+  const maxDelayMs = resolveDuration(
+    'renotify.maxDelayMs',
+    value?.maxDelayMs,
+    Math.max(delayMs, DEFAULT_RENOTIFY_MAX_DELAY_MS),
+  );
+  if (delayMs === 0) throw new RangeError(expected('renotify.delayMs', 'at least 1 (or `renotify: false`)', delayMs));
+  if (maxDelayMs < delayMs) {
+    throw new RangeError(expected('renotify.maxDelayMs', `at least \`renotify.delayMs\` (${delayMs})`, maxDelayMs));
+  }
+  return Object.freeze({ delayMs, maxDelayMs });
+}
+
 function resolveRateLimit(value: unknown): Readonly<RateLimitOptions> | undefined {
   if (value === undefined) return DEFAULT_RATE_LIMIT;
   if (value === false) return undefined;
@@ -801,9 +866,14 @@ export function resolveOptions(options: BufferedMailTransportOptions): ResolvedO
       ),
     );
   }
-  const { flushLevel, level, mode = 'batch', flushIntervalMs } = options;
-  if (flushLevel !== undefined && (typeof flushLevel !== 'string' || flushLevel === '')) {
-    throw new TypeError(expected('flushLevel', 'a level name such as `error`', flushLevel));
+  const { level, mode = 'batch', flushIntervalMs } = options;
+  const flushLevelIsDefault = options.flushLevel === undefined;
+  const flushLevel = options.flushLevel === false ? undefined : (options.flushLevel ?? DEFAULT_FLUSH_LEVEL);
+  if (typeof flushLevel !== 'string' && flushLevel !== undefined) {
+    throw new TypeError(expected('flushLevel', 'a level name such as `error`, or `false`', flushLevel));
+  }
+  if (flushLevel === '') {
+    throw new TypeError(expected('flushLevel', 'a level name such as `error`, or `false`', flushLevel));
   }
   // Checked against the logger's own levels once the transport is added to a logger.
   if (level !== undefined && (typeof level !== 'string' || level === '')) {
@@ -814,7 +884,7 @@ export function resolveOptions(options: BufferedMailTransportOptions): ResolvedO
   }
   if (mode === 'context' && flushLevel === undefined) {
     throw new TypeError(
-      "Expected `flushLevel` with `mode: 'context'` (the level that sends the context), got `undefined`",
+      "Expected a `flushLevel` with `mode: 'context'` (the level that sends the context), got `false`",
     );
   }
   if (mode === 'context' && flushIntervalMs !== undefined) {
@@ -847,6 +917,7 @@ export function resolveOptions(options: BufferedMailTransportOptions): ResolvedO
     cc: Object.freeze(resolveAddressList('cc', options.cc, false)),
     bcc: Object.freeze(resolveAddressList('bcc', options.bcc, false)),
     ...(subject !== undefined && { subject }),
+    fingerprint: resolveFunction('fingerprint', options.fingerprint, 'a function of the entry that returns a string'),
     html: resolveBoolean('html', options.html, false),
     attachJson: resolveBoolean('attachJson', options.attachJson, false),
     maxLineBytes,
@@ -854,6 +925,8 @@ export function resolveOptions(options: BufferedMailTransportOptions): ResolvedO
     capacity,
     flushIntervalMs: flushIntervalMs === undefined ? undefined : resolveDuration('flushIntervalMs', flushIntervalMs, 0),
     flushLevel,
+    flushLevelIsDefault,
+    renotify: resolveRenotify(options.renotify),
     mode,
     flushOnExit: resolveBoolean('flushOnExit', options.flushOnExit, true),
     closeTimeoutMs: resolveDuration('closeTimeoutMs', options.closeTimeoutMs, DEFAULT_CLOSE_TIMEOUT_MS),

@@ -7,7 +7,9 @@ import { inspect, type InspectOptionsStylized } from 'node:util';
 import TransportStream = require('winston-transport');
 import { systemClock } from './clock';
 import { unwatchExit, watchExit, type ExitAware } from './exit-hook';
+import type { CapturedEntry } from './entry';
 import { defaultLineFormat } from './render';
+import { resolveFingerprint } from './render/fingerprint';
 import { createMailer, describeFailure, isTooLarge, RedactionForms, sanitizeError, type Mailer } from './mail';
 // From its own module, not the index: the declarations we publish must not reach nodemailer's,
 // which do not compile without `esModuleInterop`.
@@ -21,6 +23,7 @@ import {
 } from './options';
 import { Ledger, type TransportStats } from './outbox/ledger';
 import { Outbox } from './outbox/outbox';
+import { Renotify } from './outbox/renotify';
 import type { FailureKind, OutboxSpool, Problem, RenderedPart } from './outbox/ports';
 import {
   captureEntry,
@@ -102,6 +105,8 @@ export class BufferedMailTransport extends TransportStream {
   private closing: Promise<void> | undefined;
   /** Codes already shown through `process.emitWarning` in this episode (until a mail goes out). */
   private readonly shownCodes = new Set<string>();
+  /** The problem an entry belongs to: the `fingerprint` option, or the default. */
+  private readonly fingerprint: (entry: CapturedEntry) => string;
 
   constructor(options: BufferedMailTransportOptions) {
     const settings = resolveOptions(options);
@@ -114,6 +119,9 @@ export class BufferedMailTransport extends TransportStream {
     });
     this.#settings = settings;
     this.#secrets = new RedactionForms(settings.smtp);
+    this.fingerprint = resolveFingerprint(settings.fingerprint, (error) =>
+      this.warn({ context: 'The `fingerprint` option failed; the default fingerprint is used', error, count: 0 }),
+    );
     const mailer = createMailer(settings, this.#secrets);
     this.#mailer = mailer;
     const spool = settings.spoolDir === undefined ? undefined : this.openSpool(settings.spoolDir);
@@ -139,6 +147,10 @@ export class BufferedMailTransport extends TransportStream {
       mode: settings.mode,
       flushIntervalMs: settings.flushIntervalMs,
       isTrigger: (entry) => entry.crash || this.reachesFlushLevel(entry.level),
+      renotify: settings.renotify && {
+        policy: new Renotify(settings.renotify),
+        fingerprint: this.fingerprint,
+      },
       isCrash: (entry) => entry.crash,
       retry: settings.retry,
       rateLimit: settings.rateLimit,
@@ -314,9 +326,11 @@ export class BufferedMailTransport extends TransportStream {
   // An unknown `level` would make winston-transport drop every entry without a word.
   private checkLevels(): void {
     const levels = this.levelTable;
+    const { flushLevel, flushLevelIsDefault } = this.#settings;
     const named: Array<[option: string, level: string | undefined]> = [
       ['level', this.level],
-      ['flushLevel', this.#settings.flushLevel],
+      // The default names a level of winston's usual sets; with other levels it means no trigger.
+      ['flushLevel', flushLevelIsDefault ? undefined : flushLevel],
     ];
     for (const [option, level] of named) {
       if (level !== undefined && !Object.hasOwn(levels, level)) {

@@ -86,7 +86,9 @@ describe('what arrives in the mailbox', () => {
 
   test('hostile entries logged through winston all reach the mail, and so do their neighbours', async () => {
     const server = await startServer();
-    const { transport, warnings } = recordingTransport(optionsFor(server, { html: true, attachJson: true }));
+    const { transport, warnings } = recordingTransport(
+      optionsFor(server, { html: true, attachJson: true, flushLevel: false }),
+    );
     const logger = createLogger(transport);
     const circular: Record<string, unknown> = { name: 'loop' };
     circular.self = circular;

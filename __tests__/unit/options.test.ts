@@ -198,9 +198,9 @@ describe('configuration errors are thrown by the constructor and name the option
     ],
     [
       'context mode without flushLevel',
-      { ...valid, mode: 'context' },
+      { ...valid, mode: 'context', flushLevel: false },
       TypeError,
-      "Expected `flushLevel` with `mode: 'context'` (the level that sends the context), got `undefined`",
+      "Expected a `flushLevel` with `mode: 'context'` (the level that sends the context), got `false`",
     ],
     [
       'an unknown mode',
