@@ -134,8 +134,10 @@ function syncFolder(dir: string): void {
  * Entries appended in one synchronous stretch are written with one `write`, in a microtask that
  * runs as soon as that stretch ends and before the event loop goes on to any timer or I/O: the
  * cost of a write is shared by the whole stretch, and an entry is on its way to the disk before
- * anything else can happen. A crash entry is written at once. Every write is synchronous, so
- * that the last ones happen even while the process exits.
+ * anything else can happen. (`setImmediate` would group a whole turn, but leave the entries of
+ * one I/O callback unwritten while the others of the turn run; `process.nextTick` would run
+ * before the promise callbacks of the stretch, which often log too.) A crash entry is written at
+ * once. Every write is synchronous, so that the last ones happen even while the process exits.
  */
 export class Journal {
   /** The journal file; undefined when it could not be created. */
@@ -267,7 +269,10 @@ export class Journal {
       const lines: string[] = [];
       for (const { held, line } of this.unwritten) if (!held.retired) lines.push(line);
       if (this.retiredWritten.length > 0) lines.push(formatAck(this.retiredWritten));
-      if (lines.length === 0) return;
+      if (lines.length === 0) {
+        this.unwritten = [];
+        return;
+      }
       const data = Buffer.from(lines.join(''));
       const afterBytes = this.fileBytes + data.length;
       const deadBytes = afterBytes - this.headerBytes - this.heldBytes;
