@@ -431,11 +431,13 @@ export class Journal {
     const fd = this.fd;
     if (fd === undefined) return;
     this.unwritten = [];
+    if (this.fileBytes > this.headerBytes) {
+      // The retirements are kept until the cut succeeds: should it fail, the next write records them.
+      ftruncateSync(fd, this.headerBytes);
+      this.fileBytes = this.headerBytes;
+      if (this.fsync === 'turn') fdatasyncSync(fd);
+    }
     this.retiredWritten = [];
-    if (this.fileBytes === this.headerBytes) return;
-    ftruncateSync(fd, this.headerBytes);
-    if (this.fsync === 'turn') fdatasyncSync(fd);
-    this.fileBytes = this.headerBytes;
     this.writeFailing = false;
   }
 
@@ -466,8 +468,13 @@ export class Journal {
       throw error;
     }
     if (this.fsync === 'turn') syncFolder(this.dir);
-    closeSync(this.fd);
+    const replaced = this.fd;
     this.fd = fd;
+    try {
+      closeSync(replaced);
+    } catch {
+      // The descriptor is released whatever close reports; the journal is the new file now.
+    }
     this.counts.compactions++;
     this.counts.writes++;
     this.fileBytes = data.length;
