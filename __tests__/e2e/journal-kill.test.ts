@@ -64,7 +64,7 @@ describe('a process killed while it logs', () => {
     'loses no entry up to its last completed turn, in order, without duplicates (run %i, fsync %s)',
     async (_run, fsync) => {
       // Anywhere from the first turns to well past the first rewrites of the file.
-      const turns = 3 + Math.floor(Math.random() * 120);
+      const turns = 3 + Math.floor(Math.random() * 200);
       const { result, lastTurn } = await killAfter(turns, fsync);
       expect(result.signal).toBe('SIGKILL');
       expect(result.stderr).toBe('');

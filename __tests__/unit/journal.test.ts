@@ -178,20 +178,21 @@ describe('compaction', () => {
 
   it('rewrites the file without retired records once they outweigh the pending ones', async () => {
     const journal = folder.open();
-    const all = entries(1000);
+    const all = entries(8000);
     for (const entry of all) journal.append(entry);
     await nextTurn();
     const before = statSync(journal.file!);
     expect(before.size).toBe(HEADER_BYTES + bytesOf(all, 1));
-    journal.retireAll(all.slice(0, 900));
+    expect(before.size).toBeGreaterThan(1024 * 1024);
+    journal.retireAll(all.slice(0, 7200));
     await nextTurn();
     expect(journal.stats().compactions).toBe(1);
     const after = statSync(journal.file!);
     expect(after.ino).not.toBe(before.ino);
-    expect(after.size).toBe(HEADER_BYTES + bytesOf(all.slice(900), 901));
+    expect(after.size).toBe(HEADER_BYTES + bytesOf(all.slice(7200), 7201));
     expect(after.mode & 0o777).toBe(0o600);
     const { messages, lines } = readBack(journal.file!);
-    expect(messages).toEqual(all.slice(900).map((entry) => entry.message));
+    expect(messages).toEqual(all.slice(7200).map((entry) => entry.message));
     expect(lines.some((line) => line.startsWith('{"ack"'))).toBe(false);
     // The rewritten file is the one written from now on.
     journal.append(makeEntry('after the rewrite'));
@@ -214,7 +215,9 @@ describe('compaction', () => {
       await nextTurn();
       const pending = Math.min(turn + 1, 3) * 100;
       expect(journal.stats().entriesPending).toBe(pending);
-      expect(statSync(journal.file!).size).toBeLessThanOrEqual(64 * 1024 + 2 * (HEADER_BYTES + pending * recordBytes));
+      expect(statSync(journal.file!).size).toBeLessThanOrEqual(
+        1024 * 1024 + 2 * (HEADER_BYTES + pending * recordBytes),
+      );
     }
     const { messages, tornRecords } = readBack(journal.file!);
     expect(messages).toEqual(
@@ -224,7 +227,7 @@ describe('compaction', () => {
         .map((entry) => entry.message),
     );
     expect(tornRecords).toBe(0);
-    expect(journal.stats().compactions).toBeGreaterThan(10);
+    expect(journal.stats().compactions).toBeGreaterThanOrEqual(3);
     for (const batch of turns) journal.retireAll(batch);
     expect(journal.close()).toBe(true);
   });
@@ -295,7 +298,7 @@ describe('closing', () => {
     expect(readBack(journal.file!).messages).toEqual(batch.slice(1).map((entry) => entry.message));
   });
 
-  it('stops touching the file once closed', () => {
+  it('touches the file while open, so that it never looks abandoned, and stops once closed', () => {
     const clock = new ManualClock();
     const startMs = Date.UTC(2030, 0, 1);
     clock.advanceTo(startMs);
