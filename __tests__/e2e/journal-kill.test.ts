@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Journal, recoverJournals, type RecoveredJournal } from '../../src/journal';
-import { runFixture, startFixture, type ChildResult } from '../helpers/child';
+import { startFixture, type ChildResult } from '../helpers/child';
 
 const PER_TURN = 100;
 const RETIRED_AFTER_TURNS = 3;
@@ -95,17 +95,18 @@ describe('a process killed while it logs', () => {
 
   it('is recovered by exactly one of two runs that start at the same time', async () => {
     const { lastTurn } = await killAfter(10, 'never');
-    const [one, two] = await Promise.all([
-      runFixture('journal-recoverer.ts', { WBM_SPOOL: dir }),
-      runFixture('journal-recoverer.ts', { WBM_SPOOL: dir }),
-    ]);
+    // Both stay alive until both have recovered: a claim of a run that ended may be taken over.
+    const recoverers = [0, 1].map(() => startFixture('journal-recoverer.ts', { WBM_SPOOL: dir }));
+    await Promise.all(recoverers.map(({ child }) => new Promise((resolve) => child.stdout?.once('data', resolve))));
+    for (const { child } of recoverers) child.kill('SIGKILL');
+    const [one, two] = (await Promise.all(recoverers.map(({ result }) => result))) as [ChildResult, ChildResult];
     expect([one.stderr, two.stderr]).toEqual(['', '']);
     const reports = [one, two].map((child) => JSON.parse(child.stdout) as { journals: number; messages: string[] });
     expect(reports.map((report) => report.journals).sort()).toEqual([0, 1]);
     const taken = reports.flatMap((report) => report.messages);
     expect(taken.length).toBeGreaterThanOrEqual(pendingAfter(lastTurn).last - pendingAfter(lastTurn).first + 1);
 
-    // The run that took it ended before handing it on: the next start takes it over, whole.
+    // The run that took it was killed before handing it on: the next start takes it over, whole.
     const recovered = await recover();
     expect(recovered.map((journal) => journal.entries.map((entry) => entry.message))).toEqual([taken]);
     settle(recovered);
