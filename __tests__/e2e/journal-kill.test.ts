@@ -113,4 +113,23 @@ describe('a process killed while it logs', () => {
     expect(readdirSync(dir)).toEqual([]);
     expect(warnings).toEqual([]);
   });
+
+  it('keeps a crash entry written at once, with what was appended before it, when the process dies right after', async () => {
+    const { result } = startFixture('journal-crash.ts', { WBM_SPOOL: dir });
+    const ended = await result;
+    expect(ended.signal).toBe('SIGKILL');
+    const recovered = await recover();
+    expect(recovered.map((journal) => journal.entries.map((entry) => [entry.message, entry.crash]))).toEqual([
+      [
+        ['entry 1', false],
+        ['entry 2', false],
+        ['entry 3', false],
+        ['entry 4', false],
+        ['entry 5', false],
+        ['uncaughtException: out of memory', true],
+      ],
+    ]);
+    settle(recovered);
+    expect(readdirSync(dir)).toEqual([]);
+  });
 });
