@@ -19,6 +19,7 @@ import { currentRun } from '../spool/claim';
 import { currentUid, errorCode, reasonOf, removeFileSync } from '../spool/files';
 import { prepareFolderSync } from '../spool/folder';
 import { formatCompactingName, formatJournalName } from './names';
+import { checkInteger, journalWarning } from './problems';
 import { formatAck, formatHeader, formatRecord } from './records';
 import type { RecoveredJournal } from './recovery';
 
@@ -94,20 +95,6 @@ interface Held {
   /** In the file: retiring it takes an ack line. */
   written: boolean;
   retired: boolean;
-}
-
-function journalWarning(message: string, cause?: unknown): Error & { code: string } {
-  return Object.assign(new Error(message, cause === undefined ? undefined : { cause }), { code: 'EJOURNAL' });
-}
-
-function checkInteger(name: string, value: number | undefined, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new RangeError(
-      `Expected \`${name}\` to be an integer of at least ${min}, got \`${String(value)}\` (${typeof value})`,
-    );
-  }
-  return value;
 }
 
 function writeAllSync(fd: number, data: Buffer): void {

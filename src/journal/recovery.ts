@@ -8,6 +8,7 @@ import { currentUid, errorCode, readRegularFile, reasonOf, renameIfPresentSync }
 import { inspectFolder } from '../spool/folder';
 import { DEFAULT_MAX_JOURNAL_BYTES } from './journal';
 import { formatJournalName, formatRecoveringName, parseJournalName, type JournalName } from './names';
+import { checkInteger, journalWarning } from './problems';
 import { JournalFormatError, parseJournal } from './records';
 
 /** The entries of a run that ended without shutting down, claimed by this run to be mailed. */
@@ -50,22 +51,8 @@ export interface RecoverOptions {
 const DAMAGED_SUFFIX = '.damaged';
 const REJECTED_SUFFIX = '.rejected';
 
-function journalWarning(message: string, cause?: unknown): Error & { code: string } {
-  return Object.assign(new Error(message, cause === undefined ? undefined : { cause }), { code: 'EJOURNAL' });
-}
-
 function quote(name: string): string {
   return JSON.stringify(name);
-}
-
-function checkInteger(name: string, value: number | undefined, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new RangeError(
-      `Expected \`${name}\` to be an integer of at least ${min}, got \`${String(value)}\` (${typeof value})`,
-    );
-  }
-  return value;
 }
 
 function orderOfRuns(a: RecoveredJournal, b: RecoveredJournal): number {
