@@ -64,7 +64,8 @@ function orderOfRuns(a: RecoveredJournal, b: RecoveredJournal): number {
  * run that may still be alive), claims each by renaming it to a name of this run, so that of two
  * processes sharing the folder only one takes it, and reads it back. Resolves to the entries
  * they had not settled, oldest run first; each must then be given to `Journal.adopt`. Files that
- * are not journals of ours are set aside, never read as entries. Never rejects.
+ * are not journals of ours are set aside, never read as entries. Rejects only for a wrong
+ * argument (TypeError, RangeError); problems with the disk are warnings.
  */
 export async function recoverJournals(dir: string, options: RecoverOptions): Promise<RecoveredJournal[]> {
   if (typeof dir !== 'string' || dir.trim() === '') {
