@@ -1,5 +1,6 @@
 import type {
   BufferedMailTransportOptions,
+  JournalOptions,
   RateLimitOptions,
   RenotifyOptions,
   RetryOptions,
@@ -59,6 +60,7 @@ export const OPTION_KEYS = {
     'maxBufferedEntries',
     'rateLimit',
     'spoolDir',
+    'journal',
     'format',
     'clock',
     'level',
@@ -95,6 +97,7 @@ export const OPTION_KEYS = {
   retry: listKeys<RetryOptions>()(['attempts', 'minDelayMs', 'maxDelayMs']),
   rateLimit: listKeys<RateLimitOptions>()(['mails', 'perMs']),
   renotify: listKeys<RenotifyOptions>()(['delayMs', 'maxDelayMs']),
+  journal: listKeys<JournalOptions>()(['fsync', 'maxJournalBytes']),
 } as const;
 
 type Level = keyof typeof OPTION_KEYS;
@@ -113,6 +116,7 @@ const NESTED: ReadonlyArray<readonly [parent: Level, key: string, level: Level]>
   ['', 'retry', 'retry'],
   ['', 'rateLimit', 'rateLimit'],
   ['', 'renotify', 'renotify'],
+  ['', 'journal', 'journal'],
 ];
 
 function isPlainRecord(value: unknown): value is Record<string, unknown> {

@@ -2,6 +2,11 @@
 export interface TransportStats {
   /** Entries accepted by the transport. */
   entriesLogged: number;
+  /**
+   * Entries of an earlier run that ended without shutting down, recovered from its journal; from
+   * then on they are counted like the entries logged here.
+   */
+  entriesRecovered: number;
   /** Entries in mails the server accepted. */
   entriesMailed: number;
   /** Mails the server accepted, spooled mails of earlier runs included. */
@@ -26,6 +31,8 @@ export interface TransportStats {
   entriesPending: number;
   /** Estimated memory held by those entries, in bytes (see `maxBufferedBytes`). */
   bytesPending: number;
+  /** Entries the `journal` could not hold (`maxJournalBytes`, or the disk failed): kept in memory only. */
+  entriesNotJournaled: number;
 }
 
 /** Entries dropped for lack of room, and when they were logged. */
@@ -66,6 +73,7 @@ export class Ledger {
   private entriesSpooled = 0;
   private entriesFromSpool = 0;
   entriesContextDiscarded = 0;
+  entriesRecovered = 0;
   /** Dropped entries that no delivered mail has announced yet. */
   private unannounced = emptyDropSummary();
   /** Drops since the last delivered mail: one warning per episode. */
@@ -121,9 +129,10 @@ export class Ledger {
     addDrops(this.unannounced, later);
   }
 
-  snapshot(entriesPending: number, bytesPending: number): TransportStats {
+  snapshot(entriesPending: number, bytesPending: number, entriesNotJournaled = 0): TransportStats {
     return {
       entriesLogged: this.entriesLogged,
+      entriesRecovered: this.entriesRecovered,
       entriesMailed: this.entriesMailed,
       mailsSent: this.mailsSent,
       retries: this.retries,
@@ -136,6 +145,7 @@ export class Ledger {
       entriesContextDiscarded: this.entriesContextDiscarded,
       entriesPending,
       bytesPending,
+      entriesNotJournaled,
     };
   }
 }

@@ -4,6 +4,7 @@ import type { MailMessage, RateLimitOptions, RetryOptions } from '../options';
 import { retryDelayMs } from './backoff';
 import { BatchBuffer } from './buffer';
 import type { Renotify } from './renotify';
+import type { OutboxJournal } from './ports';
 import { emptyDropSummary, type DropSummary, type Ledger } from './ledger';
 import { dropNotice, entryCount, mergeNotice, notDelivered } from './notices';
 import type {
@@ -67,6 +68,8 @@ export interface OutboxOptions {
    * every trigger entry mails at once.
    */
   renotify?: { policy: Renotify; fingerprint: (entry: CapturedEntry) => string } | undefined;
+  /** Where accepted entries are written before they can be lost, and retired once they have an outcome. */
+  journal?: OutboxJournal | undefined;
   /** Whether an entry reports a crash: it goes before anything waits. */
   isCrash: (entry: CapturedEntry) => boolean;
   retry: Readonly<Required<RetryOptions>>;
@@ -103,6 +106,8 @@ interface Job {
   drops: DropSummary | undefined;
   /** Set for a mail of an earlier run, read back from the spool. */
   spooled: SpooledPart | undefined;
+  /** What the mail says first about where its entries come from, besides drops and merges. */
+  origins: string[];
   /** Being rendered or sent: nothing may be dropped from it or merged into it. */
   busy: boolean;
 }
@@ -168,6 +173,7 @@ export class Outbox {
       onDiscard: (entry) => {
         this.ledger.entriesContextDiscarded++;
         this.bufferBytes -= estimateEntryBytes(entry);
+        this.options.journal?.retire(entry);
       },
     });
     // Mails kept by an earlier run go first; read once the owner had a chance to attach listeners.
@@ -202,6 +208,7 @@ export class Outbox {
   /** Takes an entry. Never waits, never throws for a delivery reason. */
   accept(entry: CapturedEntry): void {
     this.ledger.entriesLogged++;
+    this.options.journal?.append(entry, entry.crash);
     this.bufferBytes += estimateEntryBytes(entry);
     const timed = this.options.flushIntervalMs !== undefined;
     const wasEmpty = timed && this.buffer.size === 0;
@@ -222,6 +229,17 @@ export class Outbox {
     ) {
       this.dropOverflow();
     }
+  }
+
+  /**
+   * Takes the entries of an earlier run that ended without shutting down, recovered from its
+   * journal: they go as the next mail, which starts with `notice`.
+   */
+  acceptRecovered(entries: CapturedEntry[], notice: string): void {
+    if (entries.length === 0) return;
+    this.ledger.entriesRecovered += entries.length;
+    for (const entry of entries) this.bufferBytes += estimateEntryBytes(entry);
+    this.enqueue(entries, entries.some((entry) => entry.crash), notice);
   }
 
   /**
@@ -282,6 +300,7 @@ export class Outbox {
     this.buffer.discardContext();
     this.stopIntervalTimer();
     this.abandon('EEXIT', 'before the process exited');
+    this.options.journal?.close();
   }
 
   private handOver(): void {
@@ -291,7 +310,7 @@ export class Outbox {
     this.enqueue(batch, false);
   }
 
-  private enqueue(entries: CapturedEntry[], urgent: boolean): void {
+  private enqueue(entries: CapturedEntry[], urgent: boolean, origin?: string): void {
     let bytes = 0;
     let mailBytes = 0;
     for (const entry of entries) {
@@ -306,6 +325,7 @@ export class Outbox {
     // Without a rate limit, each batch stays a mail of its own, as `capacity` says.
     const last = this.jobs[this.jobs.length - 1];
     if (
+      origin === undefined &&
       this.limiter !== undefined &&
       this.jobs.length > COALESCE_AFTER_JOBS &&
       last &&
@@ -338,6 +358,7 @@ export class Outbox {
       partsSent: 0,
       drops: undefined,
       spooled: undefined,
+      origins: origin === undefined ? [] : [origin],
       busy: false,
     });
     if (urgent) this.wake();
@@ -474,6 +495,7 @@ export class Outbox {
       partsSent: 0,
       drops: undefined,
       spooled: mail,
+      origins: [],
       busy: false,
     };
   }
@@ -539,6 +561,7 @@ export class Outbox {
       into.bytes += other.bytes;
       into.mailBytes += other.mailBytes;
       into.batches += other.batches;
+      into.origins.push(...other.origins);
       into.urgent ||= other.urgent;
     }
     into.entries = entries;
@@ -548,7 +571,7 @@ export class Outbox {
   }
 
   private notices(job: Job): string[] {
-    const notices: string[] = [];
+    const notices: string[] = [...job.origins];
     const drops = this.ledger.takeUnannounced();
     if (drops.count > 0) {
       job.drops = drops;
@@ -595,6 +618,7 @@ export class Outbox {
         job.drops = undefined;
         this.release(job, part.count);
         this.ledger.mailed(part.count, job.spooled !== undefined);
+        this.retireSent(job, part.count);
         if (job.partsSent >= job.rendered.parts.length) this.complete(job);
         // Told last: the outcome is recorded whatever a listener does.
         reporter.mailSent(part.count, typeof info?.messageId === 'string' ? info.messageId : undefined);
@@ -733,8 +757,23 @@ export class Outbox {
     this.queuedBytes -= bytes;
   }
 
+  /** The entries of the part just delivered have their outcome: the journal may forget them. */
+  private retireSent(job: Job, count: number): void {
+    const { journal } = this.options;
+    const rendered = job.rendered;
+    if (!journal || !rendered) return;
+    let offset = 0;
+    for (let index = 0; index < job.partsSent - 1; index++) offset += rendered.parts[index]?.count ?? 0;
+    for (let index = offset; index < offset + count; index++) {
+      const entry = rendered.entries[index];
+      if (entry !== undefined) journal.retire(entry);
+    }
+  }
+
   private complete(job: Job): void {
     if (job.spooled && job.partsSent > 0) this.options.spool?.remove(job.spooled);
+    // Mailed, spooled or given up: whatever part of the job is left has its outcome now.
+    if (this.options.journal) this.options.journal.retireAll(job.rendered?.entries ?? liveEntries(job));
     this.jobs = this.jobs.filter((candidate) => candidate !== job);
     this.resolveWaiters();
   }
@@ -755,6 +794,7 @@ export class Outbox {
     this.dropLimit = overBytes() ? 'maxBufferedBytes' : 'maxBufferedEntries';
     const note = (entry: CapturedEntry | undefined) => {
       summary.count++;
+      if (entry !== undefined) this.options.journal?.retire(entry);
       const timestamp = entry?.timestamp;
       summary.first ??= timestamp;
       summary.last = timestamp ?? summary.last;
@@ -839,6 +879,7 @@ export class Outbox {
         continue;
       }
       const parts = job.rendered ? remainingParts(job) : this.renderNow(job);
+      this.options.journal?.retireAll(job.rendered?.entries ?? liveEntries(job));
       const count = parts.reduce((sum, part) => sum + part.count, 0);
       if (count === 0) continue;
       if (this.options.spool) {

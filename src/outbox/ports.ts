@@ -63,3 +63,14 @@ export interface OutboxReporter {
 export type RenderMails = (entries: readonly CapturedEntry[], notices: readonly string[]) => Promise<RenderedPart[]>;
 /** The same, at once: used only while the process exits, when nothing asynchronous runs. */
 export type RenderMailsNow = (entries: readonly CapturedEntry[], notices: readonly string[]) => RenderedPart[];
+
+/** What the outbox needs from the write-ahead journal. */
+export interface OutboxJournal {
+  /** Writes the entry within this turn; at once when `urgent`. */
+  append(entry: CapturedEntry, urgent: boolean): void;
+  /** The entry has its outcome: it is not recovered any more. */
+  retire(entry: CapturedEntry): void;
+  retireAll(entries: Iterable<CapturedEntry>): void;
+  /** The process is exiting: write what is pending, and remove the journal when nothing is left. */
+  close(): void;
+}
