@@ -427,6 +427,7 @@ describe('redactText', () => {
     );
 
     expect(out.body).toBe('{"password":"[redacted]","user":"u"}');
+    expect(defaults.redactEntry(entry({ short: '"pwd":1' })).short).toBe('"pwd":"[redacted]"');
     expect(out[MESSAGE]).toBe('info: m {"token":"[redacted]"}');
   });
 });

@@ -296,6 +296,8 @@ class RuleRedaction implements Redaction {
   readonly #replacer: RedactFunction | undefined;
   // `"apiKey": "…"` in JSON text, for the names only.
   readonly #jsonPairs: RegExp | undefined;
+  /** The length of the shortest JSON pair `#jsonPairs` can match, `"pwd":1`. */
+  readonly #shortestPair: number;
   readonly #secretNames = new Map<string, boolean>();
   /** A bit for each letter a to z that a name starts with. */
   readonly #firstLetters: number;
@@ -316,6 +318,7 @@ class RuleRedaction implements Redaction {
       if (first >= 0x61 && first <= 0x7a) firstLetters |= 1 << (first - 0x61);
     }
     this.#firstLetters = firstLetters;
+    this.#shortestPair = Math.min(...[...rules.names].map((name) => name.length)) + '"":1'.length;
     if (rules.names.size > 0) {
       const names = [...rules.names]
         .sort((a, b) => b.length - a.length)
@@ -503,7 +506,7 @@ class RuleRedaction implements Redaction {
   }
 
   #redactString(text: string): string {
-    if (this.#patterns.length === 0 && (this.#jsonPairs === undefined || text.length < 8)) return text;
+    if (this.#patterns.length === 0 && (this.#jsonPairs === undefined || text.length < this.#shortestPair)) return text;
     return this.redactText(text);
   }
 
