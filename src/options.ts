@@ -1,6 +1,9 @@
 import type { SecureVersion } from 'node:tls';
 import type { Format, TransformableInfo } from 'logform';
 import type { Clock } from './clock';
+import { resolveRedaction, type Redaction, type RedactOption } from './capture/redact';
+import { resolveHeaders } from './mail/headers';
+import { resolveContext, type ContextOption } from './render/context';
 import type { Fingerprint } from './render/fingerprint';
 import { rejectUnknownKeys } from './option-keys';
 
@@ -291,6 +294,27 @@ export interface BufferedMailTransportOptions {
    */
   fingerprint?: Fingerprint;
   /**
+   * What is replaced by `[redacted]` in each entry before anything leaves the process (the mail's
+   * text, HTML and NDJSON, the spool, the journal). By default the usual secret keys at any depth
+   * (password, secret, token, accessToken, apiKey, authorization, cookie, privateKey and their
+   * spellings with `-` or `_`). `{ keys, patterns, replaceDefaults, censor, replacer }` adds key
+   * names or dotted paths, patterns of text, or a function; `false` turns redaction off.
+   * @default true
+   */
+  redact?: RedactOption;
+  /**
+   * Fields each mail shows about where it comes from, after the host, pid, application, Node.js
+   * version, uptime and memory it always shows: e.g. `{ region: 'eu-west-1', commit: 'a1b2c3d' }`.
+   * @default {}
+   */
+  context?: ContextOption;
+  /**
+   * Headers added to each mail, e.g. `{ 'X-Service': 'orders' }`. Values must be one line; the
+   * addressing, subject, threading and MIME headers cannot be set here.
+   * @default {}
+   */
+  headers?: Readonly<Record<string, string>>;
+  /**
    * Add a text/html alternative: counts per level, the time range, and a table of the entries.
    * @default false
    */
@@ -447,6 +471,9 @@ export interface ResolvedOptions {
   readonly bcc: readonly string[];
   readonly subject?: string | ((batch: MailBatch) => string);
   readonly fingerprint: Fingerprint | undefined;
+  readonly redaction: Redaction;
+  readonly context: Readonly<Record<string, string>>;
+  readonly headers: Readonly<Record<string, string>>;
   readonly html: boolean;
   readonly attachJson: boolean;
   readonly maxLineBytes: number;
@@ -802,7 +829,8 @@ function resolveJournal(value: unknown, spoolDir: string | undefined): Readonly<
   }
   const given = value === true ? {} : value;
   const fsync = given.fsync ?? 'never';
-  if (fsync !== 'never' && fsync !== 'turn') throw new TypeError(expected('journal.fsync', "`'never'` or `'turn'`", fsync));
+  if (fsync !== 'never' && fsync !== 'turn')
+    throw new TypeError(expected('journal.fsync', "`'never'` or `'turn'`", fsync));
   const maxJournalBytes = resolveInteger(
     'journal.maxJournalBytes',
     given.maxJournalBytes,
@@ -967,6 +995,9 @@ export function resolveOptions(options: BufferedMailTransportOptions): ResolvedO
     bcc: Object.freeze(resolveAddressList('bcc', options.bcc, false)),
     ...(subject !== undefined && { subject }),
     fingerprint: resolveFunction('fingerprint', options.fingerprint, 'a function of the entry that returns a string'),
+    redaction: resolveRedaction(options.redact),
+    context: resolveContext(options.context),
+    headers: resolveHeaders(options.headers),
     html: resolveBoolean('html', options.html, false),
     attachJson: resolveBoolean('attachJson', options.attachJson, false),
     maxLineBytes,

@@ -5,8 +5,10 @@ import { inspect, type InspectOptionsStylized } from 'node:util';
 // which then would not compile for users without `esModuleInterop`.
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the one form that compiles in every setup
 import TransportStream = require('winston-transport');
-import { systemClock } from './clock';
+import { nextTurn, systemClock } from './clock';
 import { unwatchExit, watchExit, type ExitAware } from './exit-hook';
+import type { RedactionError } from './capture/redact';
+import { redactedFormat } from './capture/redacted-format';
 import type { CapturedEntry } from './entry';
 import { defaultLineFormat } from './render';
 import { resolveFingerprint } from './render/fingerprint';
@@ -33,6 +35,7 @@ import {
   renderEntriesInSlices,
   type RenderOptions,
 } from './render';
+import { formatRecoveryNotice, Journal, recoverJournals } from './journal';
 import { Spool } from './spool';
 import { inspectSummary, summarizeTransport, type TransportSummary } from './transport-summary';
 
@@ -92,6 +95,7 @@ export class BufferedMailTransport extends TransportStream {
   private readonly ledger = new Ledger();
   private readonly outbox: Outbox;
   readonly #mailer: Mailer;
+  readonly #journal: Journal | undefined;
   readonly #secrets: RedactionForms;
   // What the exit handling calls; closures, so that they are no methods a user could call.
   readonly #exitHooks: ExitAware = {
@@ -103,6 +107,8 @@ export class BufferedMailTransport extends TransportStream {
   private exiting = false;
   private exitFlush: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
+  /** Settles once the journals of earlier runs are handed to delivery. */
+  private recovery: Promise<void> | undefined;
   /** Codes already shown through `process.emitWarning` in this episode (until a mail goes out). */
   private readonly shownCodes = new Set<string>();
   /** The problem an entry belongs to: the `fingerprint` option, or the default. */
@@ -110,8 +116,12 @@ export class BufferedMailTransport extends TransportStream {
 
   constructor(options: BufferedMailTransportOptions) {
     const settings = resolveOptions(options);
+    // Told once the transport exists: a redaction failure is reported like a delivery problem.
+    const redactionProblems: { report?: (error: RedactionError) => void } = {};
     super({
-      format: options.format ?? defaultLineFormat(),
+      format: redactedFormat(settings.redaction, options.format ?? defaultLineFormat(), (error) =>
+        redactionProblems.report?.(error),
+      ),
       ...(options.level !== undefined && { level: options.level }),
       ...(options.silent !== undefined && { silent: options.silent }),
       ...(options.handleExceptions !== undefined && { handleExceptions: options.handleExceptions }),
@@ -119,13 +129,27 @@ export class BufferedMailTransport extends TransportStream {
     });
     this.#settings = settings;
     this.#secrets = new RedactionForms(settings.smtp);
+    let redactionReported = false;
+    redactionProblems.report = (error) => {
+      if (redactionReported) return;
+      redactionReported = true;
+      this.warn({ context: 'Redaction failed for a value, which was replaced', error, code: 'EREDACT', count: 0 });
+    };
     this.fingerprint = resolveFingerprint(settings.fingerprint, (error) =>
       this.warn({ context: 'The `fingerprint` option failed; the default fingerprint is used', error, count: 0 }),
     );
     const mailer = createMailer(settings, this.#secrets);
     this.#mailer = mailer;
     const spool = settings.spoolDir === undefined ? undefined : this.openSpool(settings.spoolDir);
+    const journal = settings.journal && settings.spoolDir ? this.openJournal(settings.spoolDir) : undefined;
+    this.#journal = journal;
     this.outbox = new Outbox({
+      journal: journal && {
+        append: (entry, urgent) => void journal.append(entry, urgent),
+        retire: (entry) => journal.retire(entry),
+        retireAll: (entries) => journal.retireAll(entries),
+        close: () => void journal.close(),
+      },
       clock: settings.clock ?? systemClock,
       mailer,
       spool,
@@ -213,7 +237,7 @@ export class BufferedMailTransport extends TransportStream {
    * In `'context'` mode, entries without a `flushLevel` entry after them stay in the ring.
    */
   flush(): Promise<void> {
-    return this.outbox.flush();
+    return this.recovery ? this.recovery.then(() => this.outbox.flush()) : this.outbox.flush();
   }
 
   /**
@@ -225,12 +249,18 @@ export class BufferedMailTransport extends TransportStream {
    */
   // eslint-disable-next-line @typescript-eslint/no-misused-promises -- winston ignores the promise; callers who await it get the flush
   override close(): Promise<void> {
-    this.closing ??= this.outbox.close(this.#settings.closeTimeoutMs).then(() => {
-      this.closing = undefined;
-      // Entries logged while it ran are still waiting: the exit handling must still see them.
-      if (this.outbox.idle) this.stopWatchingExit();
-      this.#mailer.close();
-    });
+    this.closing ??= (this.recovery ?? Promise.resolve())
+      .then(() => this.outbox.close(this.#settings.closeTimeoutMs))
+      .then(() => {
+        this.closing = undefined;
+        // Entries logged while it ran are still waiting: the exit handling must still see them.
+        if (this.outbox.idle) {
+          this.stopWatchingExit();
+          // Everything is delivered: the journal is removed; entries logged later are not journaled.
+          this.#journal?.close();
+        }
+        this.#mailer.close();
+      });
     return this.closing;
   }
 
@@ -254,7 +284,8 @@ export class BufferedMailTransport extends TransportStream {
 
   /** Counters since the transport was created; see `TransportStats`. */
   stats(): TransportStats {
-    return this.ledger.snapshot(this.outbox.pendingEntries, this.outbox.pendingBytes);
+    const notJournaled = this.#journal?.stats().entriesNotJournaled ?? 0;
+    return this.ledger.snapshot(this.outbox.pendingEntries, this.outbox.pendingBytes, notJournaled);
   }
 
   /** What `JSON.stringify` shows: the server, the user, the addresses, the capacity and `stats()`; never a secret. */
@@ -268,7 +299,9 @@ export class BufferedMailTransport extends TransportStream {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    this.outbox.close(this.#settings.closeTimeoutMs).then(() => callback(), callback);
+    (this.recovery ?? Promise.resolve())
+      .then(() => this.outbox.close(this.#settings.closeTimeoutMs))
+      .then(() => callback(), callback);
   }
 
   /** The process is about to end on its own. */
@@ -283,6 +316,26 @@ export class BufferedMailTransport extends TransportStream {
   #onExit(): void {
     this.exiting = true;
     this.outbox.exit();
+  }
+
+  private openJournal(dir: string): Journal {
+    const { journal: journalOptions, clock } = this.#settings;
+    const warn = (error: Error & { code?: string }) => {
+      const problem = { context: error.message, code: error.code ?? 'EJOURNAL', count: 0 };
+      if (this.exiting) this.warn(problem);
+      else queueMicrotask(() => this.warn(problem));
+    };
+    const journal = new Journal(dir, { warn, ...journalOptions, ...(clock && { clock }) });
+    // Journals of runs that ended without shutting down go first, once listeners are attached.
+    this.recovery = nextTurn()
+      .then(() => recoverJournals(dir, { warn, maxJournalBytes: journalOptions?.maxJournalBytes }))
+      .then((recovered) => {
+        for (const run of recovered) this.outbox.acceptRecovered([...journal.adopt(run)], formatRecoveryNotice(run));
+      })
+      .catch((error: unknown) =>
+        warn(Object.assign(new Error(`Could not recover journals: ${String(error)}`), { code: 'EJOURNAL' })),
+      );
+    return journal;
   }
 
   private openSpool(dir: string): OutboxSpool {

@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { CapturedEntry } from '../../src/entry';
-import { Journal, type JournalOptions } from '../../src/journal';
+import { Journal, type JournalFileOptions } from '../../src/journal';
 import { formatJournalName, parseJournalName } from '../../src/journal/names';
 import { formatHeader, formatRecord, parseJournal } from '../../src/journal/records';
 import { currentRun, type SpoolRun } from '../../src/spool/claim';
@@ -18,7 +18,7 @@ export interface JournalFolder {
   /** The messages of `warnings`. */
   messages(): string[];
   /** A journal of this run in the folder that records its warnings. */
-  open(options?: Omit<JournalOptions, 'warn'>): Journal;
+  open(options?: Omit<JournalFileOptions, 'warn'>): Journal;
   /** The names in the folder, sorted. */
   names(): string[];
   /**

@@ -27,7 +27,7 @@ import type { RecoveredJournal } from './recovery';
 export type JournalFsync = 'never' | 'turn';
 
 /** How a journal is kept. */
-export interface JournalOptions {
+export interface JournalFileOptions {
   /** Told about every problem with the folder or the file; the error's `code` is `EJOURNAL`. */
   warn(error: Error & { code?: string }): void;
   /**
@@ -158,7 +158,7 @@ export class Journal {
   private full = false;
   private readonly counts = { entriesJournaled: 0, entriesNotJournaled: 0, writes: 0, compactions: 0 };
 
-  constructor(dir: string, options: JournalOptions) {
+  constructor(dir: string, options: JournalFileOptions) {
     if (typeof dir !== 'string' || dir.trim() === '') {
       throw new TypeError(`Expected \`spoolDir\` to be a folder path, got \`${String(dir)}\` (${typeof dir})`);
     }

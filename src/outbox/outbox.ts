@@ -239,7 +239,11 @@ export class Outbox {
     if (entries.length === 0) return;
     this.ledger.entriesRecovered += entries.length;
     for (const entry of entries) this.bufferBytes += estimateEntryBytes(entry);
-    this.enqueue(entries, entries.some((entry) => entry.crash), notice);
+    this.enqueue(
+      entries,
+      entries.some((entry) => entry.crash),
+      notice,
+    );
   }
 
   /**

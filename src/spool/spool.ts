@@ -1,3 +1,4 @@
+import { isJournalName } from '../journal/names';
 import { randomBytes } from 'node:crypto';
 import { renameSync } from 'node:fs';
 import { lstat, readdir, rename, unlink } from 'node:fs/promises';
@@ -272,7 +273,8 @@ export class Spool {
         case 'set-aside':
           break;
         case 'foreign':
-          this.passOver(name, 'not a spooled mail; left alone');
+          // The journal shares the folder and looks after its own files.
+          if (!isJournalName(name)) this.passOver(name, 'not a spooled mail; left alone');
           break;
       }
     }

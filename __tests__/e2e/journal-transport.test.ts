@@ -1,0 +1,69 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expectEveryEntryAccounted } from '../helpers/outbox';
+import { startFixture } from '../helpers/child';
+import { bodyLines, childEnv, optionsFor, recordingTransport, startServer } from '../helpers/smtp';
+
+const PER_TURN = 50;
+let dir: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'wbm-journal-transport-'));
+});
+
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('journal: true', () => {
+  test.each([5, 40])(
+    'a logger killed with SIGKILL after %i turns: the next start mails every entry of the turns it completed, first, and says so',
+    async (turns) => {
+      const server = await startServer();
+      const { child, result } = startFixture('journal-logger.ts', { ...childEnv(server), WBM_SPOOL: dir });
+      let printed = 0;
+      child.stdout?.on('data', (chunk: Buffer) => {
+        printed += chunk.toString('utf8').split('\n').length - 1;
+        if (printed >= turns) child.kill('SIGKILL');
+      });
+      const ended = await result;
+      expect(ended.signal).toBe('SIGKILL');
+      const completed = ended.stdout.split('\n').filter((line) => line !== '');
+      const lastTurn = Number(completed[completed.length - 1]);
+      expect(server.mails).toHaveLength(0);
+
+      const { transport, warnings } = recordingTransport(
+        optionsFor(server, { spoolDir: dir, journal: true, capacity: 1_000_000 }),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+      await transport.flush();
+      await transport.close();
+
+      expect(warnings).toEqual([]);
+      expect(server.mails).toHaveLength(1);
+      const lines = bodyLines(server.mails[0]!);
+      expect(lines[0]).toMatch(
+        /^\[winston-buffered-mail\] The previous run on .+ \(pid \d+, started .+\) ended without shutting down; \d+ log entries recovered, the last logged at \S+\.$/,
+      );
+      const recovered = lines.filter((line) => / INFO {2}entry \d+ /.test(line));
+      const numbers = recovered.map((line) => Number(/entry (\d+)/.exec(line)?.[1]));
+      // Every entry of the completed turns, in order, once; perhaps some of the turn in progress.
+      const expected = (lastTurn + 1) * PER_TURN;
+      expect(numbers.slice(0, expected)).toEqual(Array.from({ length: expected }, (_, index) => index));
+      expect(numbers.length).toBeLessThanOrEqual(expected + PER_TURN);
+      expect(new Set(numbers).size).toBe(numbers.length);
+      // The password in the meta never reached the journal.
+      expect(lines.join('\n')).not.toContain('hunter2');
+      expect(lines.join('\n')).toContain('"password":"[redacted]"');
+      expect(transport.stats()).toMatchObject({
+        entriesLogged: 0,
+        entriesRecovered: numbers.length,
+        entriesMailed: numbers.length,
+      });
+      expectEveryEntryAccounted(transport);
+      // Both journals are gone once the entries are mailed and the transport closed.
+      expect(readdirSync(dir)).toEqual([]);
+    },
+  );
+});
