@@ -14,7 +14,11 @@ export interface GroupingOptions {
    * @default 'warn', or 'warning' for levels that have it and no 'warn'
    */
   collapseFromLevel?: string;
-  /** How many entries of a kind, at `collapseFromLevel` or more severe, stay listed before the rest collapse. @default 10 */
+  /**
+   * How many entries of a kind, at `collapseFromLevel` or more severe, stay listed before the rest
+   * collapse; `Infinity` collapses nothing.
+   * @default 10
+   */
   keepPerGroup?: number;
 }
 
@@ -24,6 +28,8 @@ export interface CollapsedRun {
   readonly count: number;
   /** The index in the batch of the first of them, where the line goes. */
   readonly firstIndex: number;
+  /** The indices in the batch of all of them, in order. */
+  readonly indices: readonly number[];
   /** Their first and last timestamps as written; undefined when none of them had one. */
   readonly firstTimestamp: string | undefined;
   readonly lastTimestamp: string | undefined;
@@ -122,10 +128,12 @@ class GroupTally implements EntryGroup {
     const run = (this.collapsed ??= {
       count: 0,
       firstIndex: index,
+      indices: [],
       firstTimestamp: undefined,
       lastTimestamp: undefined,
     });
     run.count++;
+    (run.indices as number[]).push(index);
     if (timestamp !== undefined) {
       run.firstTimestamp ??= timestamp;
       run.lastTimestamp = timestamp;
@@ -166,8 +174,8 @@ export function* groupEntriesInSteps(
   const levels = options.levels ?? NPM_LEVELS;
   const fingerprint = options.fingerprint ?? defaultFingerprint;
   const keep =
-    Number.isSafeInteger(options.keepPerGroup) && options.keepPerGroup! >= 0
-      ? options.keepPerGroup!
+    options.keepPerGroup !== undefined && options.keepPerGroup >= 0
+      ? Math.floor(options.keepPerGroup)
       : DEFAULT_KEEP_PER_GROUP;
   const collapseRank = collapseRankOf(levels, options.collapseFromLevel);
   const tallies = new Map<string, GroupTally>();

@@ -28,7 +28,8 @@ const LEVEL_COLOURS = new Map<string, string>(
   }),
 );
 
-function levelColour(level: string): string {
+/** The colour a level is shown in; grey for levels it does not know. */
+export function levelColour(level: string): string {
   return LEVEL_COLOURS.get(level) ?? LEVEL_COLOURS.get(level.toLowerCase()) ?? '#555555';
 }
 
@@ -66,6 +67,9 @@ const ROW_END = '</td></tr>\n';
 const ROW_MARKUP = measureText(ROW_START + LEVEL_CELL + LEVEL_TEXT + MESSAGE_CELL + PRE_END + META_CELL + ROW_END);
 const STACK_MARKUP = measureText(STACK_START + PRE_END);
 const META_MARKUP = measureText(META_START + PRE_END);
+const NOTE_START = `<tr><td colspan="4" style="${CELL}color:#555;font-style:italic;"><pre style="${PRE}">`;
+const NOTE_END = '</pre></td></tr>\n';
+const NOTE_MARKUP = measureText(NOTE_START + NOTE_END);
 
 /** An HTML row and its measure. */
 export interface HtmlRow {
@@ -108,6 +112,12 @@ export function renderHtmlRow(parts: CapturedEntry, maxLineBytes: number): HtmlR
   return { html, measure };
 }
 
+/** A table row across all columns that says something about the entries, such as those left out. */
+export function renderHtmlNoteRow(text: string): HtmlRow {
+  const note = escapeHtml(wellFormed(text));
+  return { html: NOTE_START + note + NOTE_END, measure: addMeasures(NOTE_MARKUP, measureText(note)) };
+}
+
 const MAX_INDENTED_JSON_CHARS = 64 * 1024;
 
 /** JSON laid out over several lines, for reading; as it is when it is too long to be worth it or does not parse. */
@@ -134,6 +144,8 @@ export interface HtmlHead {
   since: string;
   until: string;
   notices: readonly string[];
+  /** HTML that goes after the notices, before the table: the summary of the batch. */
+  intro?: string;
 }
 
 // The head is written in pieces so that `HtmlSize` can measure it while the mail is being filled.
@@ -174,7 +186,7 @@ function renderNotices(notices: readonly string[]): string {
     .join('');
 }
 
-/** The top of the HTML part, up to the first table row: title, counts per level, time range, notices. */
+/** The top of the HTML part, up to the first table row: title, counts per level, time range, notices, intro. */
 export function renderHtmlHead(head: HtmlHead): string {
   const summary = head.levels.map(([level, count]) => renderLevelCount(level, count)).join(SEPARATOR);
   const range = renderRange(head.since, head.until);
@@ -189,6 +201,7 @@ export function renderHtmlHead(head: HtmlHead): string {
     range +
     SUMMARY_END +
     renderNotices(head.notices) +
+    (head.intro ?? '') +
     TABLE_START
   );
 }
@@ -213,23 +226,26 @@ export class HtmlSize {
   /** The measure of the part number in the title, at its widest, for a batch sent as several mails. */
   readonly partNumberMeasure: TextMeasure;
 
-  /** An empty HTML part of a batch of at most `maxCount` entries from `hostname`, with `notices` on top. */
-  constructor(hostname: string, notices: readonly string[], maxCount: number) {
+  /**
+   * An empty HTML part of a batch of at most `maxCount` entries from `hostname`, with `notices`
+   * and `intro` (as `HtmlHead.intro`) on top.
+   */
+  constructor(hostname: string, notices: readonly string[], maxCount: number, intro = '') {
     this.fixed = measureText(
-      `${DOCUMENT_START}${renderFrom(hostname)}${TITLE_END}${SUMMARY_END}${renderNotices(notices)}${TABLE_START}${DOCUMENT_END}`,
+      `${DOCUMENT_START}${renderFrom(hostname)}${TITLE_END}${SUMMARY_END}${renderNotices(notices)}${intro}${TABLE_START}${DOCUMENT_END}`,
     );
     this.widest = 10 ** String(Math.max(1, maxCount)).length - 1;
     this.partNumberMeasure = measureText(renderPartNumber(this.widest, this.widest));
   }
 
   /**
-   * The measure of the whole part if a row were added, of `level` (as `displayLevel()` shows it),
-   * logged at `timestamp` (as `displayTimestamp()` shows it); without the part number, which
-   * `partNumberMeasure` holds.
+   * The measure of the whole part if a row were added for `count` entries of `level` (as
+   * `displayLevel()` shows it), logged from `timestamp` to `lastTimestamp` (as `displayTimestamp()`
+   * shows them); without the part number, which `partNumberMeasure` holds.
    */
-  measureWith(row: TextMeasure, level: string, timestamp: string): TextMeasure {
-    const range = renderRange(this.count === 0 ? timestamp : this.since, timestamp);
-    const variable = entryCount(this.count + 1) + (range ? SEPARATOR : '') + range;
+  measureWith(row: TextMeasure, level: string, timestamp: string, count = 1, lastTimestamp = timestamp): TextMeasure {
+    const range = renderRange(this.count === 0 ? timestamp : this.since, lastTimestamp);
+    const variable = entryCount(this.count + count) + (range ? SEPARATOR : '') + range;
     return addMeasures(
       addMeasures(this.fixed, addMeasures(this.rows, row)),
       addMeasures(this.summaryWith(level), measureText(variable)),
@@ -242,12 +258,12 @@ export class HtmlSize {
   }
 
   /** Adds a row, as measured by `measureWith`. */
-  add(row: TextMeasure, level: string, timestamp: string): void {
+  add(row: TextMeasure, level: string, timestamp: string, count = 1): void {
     this.summary = this.summaryWith(level);
     this.levels.add(level);
     this.rows = addMeasures(this.rows, row);
     if (this.count === 0) this.since = timestamp;
-    this.count++;
+    this.count += count;
   }
 
   private summaryWith(level: string): TextMeasure {

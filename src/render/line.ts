@@ -30,6 +30,13 @@ export function wellFormed(text: string): string {
   return checked.isWellFormed() ? text : checked.toWellFormed();
 }
 
+const counts = new Intl.NumberFormat('en-US');
+
+/** `5,000`: a count with thousands separators, the same on every machine. */
+export function formatCount(count: number): string {
+  return counts.format(count);
+}
+
 /** `1 log entry`, `12 log entries`. */
 export function entryCount(count: number): string {
   return `${count} log ${count === 1 ? 'entry' : 'entries'}`;

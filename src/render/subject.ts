@@ -1,4 +1,4 @@
-import { captureEntry, describeError, entryCount, readLevel, wellFormed } from './line';
+import { captureEntry, describeError, entryCount, formatCount, readLevel, wellFormed } from './line';
 import type { LogEntry, MailBatch } from '../options';
 import type { SUBJECT_TOKENS } from '../options';
 import { MostSevere, NPM_LEVELS } from './severity';
@@ -14,8 +14,26 @@ const PART_SUFFIX_LENGTH = 14;
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const UNSAFE_IN_HEADER = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
 
+/**
+ * What the subject says of the batch's top kind (its most severe, then most frequent fingerprint),
+ * besides the `MailBatch` fields.
+ */
+export interface TopKind {
+  /** The first line of the top kind's first message, trimmed, at most 80 characters. */
+  readonly top: string;
+  /** How many entries of the whole batch are of the top kind. */
+  readonly topCount: number;
+  /** How many kinds the whole batch has. */
+  readonly kinds: number;
+}
+
+/** A batch as the subject sees it: the top kind is known once the batch is grouped. */
+export type SubjectBatch = MailBatch & Partial<TopKind>;
+
+type SubjectToken = (typeof SUBJECT_TOKENS)[number] | 'top' | 'topCount';
+
 /** The value of each `subject` template token; the token names are those `resolveOptions` accepts. */
-const TOKEN_VALUES: Readonly<Record<(typeof SUBJECT_TOKENS)[number], (batch: MailBatch) => string>> = {
+const TOKEN_VALUES: Readonly<Record<SubjectToken, (batch: SubjectBatch) => string>> = {
   count: (batch) => String(batch.count),
   level: (batch) => batch.level.toUpperCase(),
   first: (batch) => batch.first,
@@ -23,6 +41,8 @@ const TOKEN_VALUES: Readonly<Record<(typeof SUBJECT_TOKENS)[number], (batch: Mai
   since: (batch) => batch.since,
   until: (batch) => batch.until,
   dropped: (batch) => String(batch.dropped),
+  top: (batch) => batch.top ?? batch.first,
+  topCount: (batch) => String(batch.topCount ?? batch.count),
 };
 
 /** Cuts `text` to `length` characters (code points), the last one an ellipsis; reads at most `2 * length` code units. */
@@ -48,8 +68,18 @@ export function defaultSubject(batch: MailBatch): string {
   return `[${batch.level.toUpperCase()}] ${entryCount(batch.count)} from ${batch.hostname}${first}`;
 }
 
+/**
+ * The subject used when none is configured and the batch has a summary: its top kind and how often
+ * it occurred, `[ERROR] 5,000× Connection refused to db (+2 more kinds) from web-1`.
+ */
+export function topSubject(batch: Pick<MailBatch, 'level' | 'hostname'> & TopKind): string {
+  const others = batch.kinds - 1;
+  const more = others > 0 ? ` (+${formatCount(others)} more ${others === 1 ? 'kind' : 'kinds'})` : '';
+  return `[${batch.level.toUpperCase()}] ${formatCount(batch.topCount)}× ${batch.top}${more} from ${batch.hostname}`;
+}
+
 /** Fills the `{token}`s of a subject template; unknown tokens stay as they are. */
-export function fillTemplate(template: string, batch: MailBatch): string {
+export function fillTemplate(template: string, batch: SubjectBatch): string {
   return template
     .slice(0, SANITIZED_INPUT_LENGTH)
     .replace(/\{(\w+)\}/g, (token, name: string) =>
@@ -77,12 +107,13 @@ function report(onError: (error: Error) => void, error: Error): void {
 
 /**
  * The subject of a mail, always one safe line. A subject function that throws or returns
- * something other than a string is reported through `onError`, and the default is used.
+ * something other than a string is reported through `onError`, and `fallback` is used.
  */
 export function renderSubject(
   subject: string | ((batch: MailBatch) => string) | undefined,
-  batch: MailBatch,
+  batch: SubjectBatch,
   onError: (error: Error) => void = () => undefined,
+  fallback: (batch: SubjectBatch) => string = defaultSubject,
 ): string {
   let text: string | undefined;
   if (typeof subject === 'string') text = fillTemplate(subject, batch);
@@ -99,7 +130,7 @@ export function renderSubject(
       report(onError, new Error(`The \`subject\` function threw: ${messageOf(error)}`));
     }
   }
-  const line = sanitizeSubject(text ?? '') || sanitizeSubject(defaultSubject(batch));
+  const line = sanitizeSubject(text ?? '') || sanitizeSubject(fallback(batch));
   return batch.parts > 1
     ? `${cutCharacters(line, MAX_SUBJECT_LENGTH - PART_SUFFIX_LENGTH)} (part ${batch.part}/${batch.parts})`
     : line;

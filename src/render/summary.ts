@@ -1,7 +1,7 @@
 import type { CapturedEntry } from '../entry';
-import type { EntryGroup, GroupingPlan } from './grouping';
-import { escapeHtml } from './html';
-import { wellFormed } from './line';
+import type { CollapsedRun, EntryGroup, GroupingPlan } from './grouping';
+import { escapeHtml, levelColour } from './html';
+import { formatCount, wellFormed } from './line';
 import { cutLine } from './size';
 import { cutCharacters, firstLineOf, sanitizeSubject } from './subject';
 
@@ -27,24 +27,21 @@ const MAX_LEVEL_CHARACTERS = 12;
 const MAX_TIME_CHARACTERS = 40;
 const ISO_UTC = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2}(?:\.\d+)?Z)$/;
 
-const counts = new Intl.NumberFormat('en-US');
-
-/** `5,000`: a count with thousands separators, the same on every machine. */
-export function formatCount(count: number): string {
-  return counts.format(count);
-}
-
 function plural(count: number, one: string, many: string): string {
   return `${formatCount(count)} ${count === 1 ? one : many}`;
 }
 
+/** A batch of at most this many entries is read at a glance: it needs no summary unless something in it was collapsed. */
+export const MIN_SUMMARISED_ENTRIES = 11;
+
 /**
- * Whether a batch is worth a summary: it has more than one entry, and one of its kinds repeats or
- * one of its entries is at the collapse level or more severe. A batch of different entries, none
- * above info, reads best as it is.
+ * Whether a batch is worth a summary: it has a problem (an entry at the collapse level or more
+ * severe) that the summary brings to the top, and is too long to be read at a glance or has
+ * entries collapsed. A batch of info and debug lines is the record, of which nothing is
+ * collapsed: it reads best as it is.
  */
 export function shouldSummarise(plan: GroupingPlan): boolean {
-  return plan.entryCount > 1 && (plan.groups.length < plan.entryCount || plan.severeCount > 0);
+  return plan.severeCount > 0 && (plan.entryCount >= MIN_SUMMARISED_ENTRIES || plan.collapsedCount > 0);
 }
 
 /** Text for one cell or line: no control characters, no line breaks, at most `length` characters. */
@@ -131,11 +128,12 @@ function buildTable(plan: GroupingPlan, options: SummaryOptions): SummaryTable {
 }
 
 const COLUMN_GAP = '  ';
+const ENTRIES_HEADING = 'Log entries, in order:';
 
 /**
  * The summary at the top of a mail's text, as aligned plain text: a row per kind (count, level,
  * first and last seen, first line of the message), most severe and most frequent first, then the
- * first entry of the top kinds in full. Ends with an empty line.
+ * first entry of the top problems in full; ends with a heading for the entries that follow.
  */
 export function renderSummaryText(plan: GroupingPlan, options: SummaryOptions): string {
   const table = buildTable(plan, options);
@@ -154,7 +152,8 @@ export function renderSummaryText(plan: GroupingPlan, options: SummaryOptions): 
     lines.push('', table.samples.length === 1 ? 'The first entry, in full:' : 'The first entry of each kind, in full:');
     for (const sample of table.samples) lines.push('', `${sample.heading}:`, sample.text);
   }
-  return `${lines.join('\n')}\n\n`;
+  lines.push('', ENTRIES_HEADING);
+  return `${lines.join('\n')}\n`;
 }
 
 const CELL = 'padding:2px 8px;vertical-align:top;text-align:left;';
@@ -171,8 +170,12 @@ export function renderSummaryHtml(plan: GroupingPlan, options: SummaryOptions): 
   const head = table.header.map((title) => `<th style="${CELL}">${escapeHtml(title)}</th>`).join('');
   const rows = table.rows
     .map(
-      ([count = '', level = '', first = '', last = '', message = '']) =>
-        `<tr>${cell(escapeHtml(count), 'text-align:right;white-space:nowrap;')}${cell(escapeHtml(level), 'font-weight:bold;white-space:nowrap;')}` +
+      ([count = '', level = '', first = '', last = '', message = ''], index) =>
+        `<tr>${cell(escapeHtml(count), 'text-align:right;white-space:nowrap;')}` +
+        cell(
+          escapeHtml(level),
+          `font-weight:bold;white-space:nowrap;color:${levelColour(plan.groups[index]?.level ?? '')};`,
+        ) +
         `${cell(escapeHtml(first), 'white-space:nowrap;')}${cell(escapeHtml(last), 'white-space:nowrap;')}${cell(escapeHtml(message))}</tr>\n`,
     )
     .join('');
@@ -187,17 +190,22 @@ export function renderSummaryHtml(plan: GroupingPlan, options: SummaryOptions): 
   return (
     `<h3 style="margin:8px 0 4px 0;font-size:15px;">${escapeHtml(table.title)}</h3>\n` +
     '<table role="presentation" cellspacing="0" cellpadding="0" style="border-collapse:collapse;margin:0 0 8px 0;">\n' +
-    `<thead><tr>${head}</tr></thead><tbody>\n${rows}${rest}</tbody></table>\n${samples}`
+    `<thead><tr>${head}</tr></thead><tbody>\n${rows}${rest}</tbody></table>\n${samples}` +
+    `<h3 style="margin:12px 0 4px 0;font-size:15px;">${ENTRIES_HEADING.slice(0, -1)}</h3>\n`
   );
 }
 
+/** Which of a kind's collapsed entries a collapse line states: all of them, or those one mail carries. */
+export type CollapsedPortion = Pick<CollapsedRun, 'count' | 'firstTimestamp' | 'lastTimestamp'>;
+
 /**
- * The line that stands for the collapsed entries of a kind, where the first of them would have been:
- * `… 4,990 more of "Connection refused" left out (2026-11-24T04:32:08.123Z – 04:32:12.999Z), all in the attached NDJSON`.
+ * The line that stands for the collapsed entries of a kind (or `portion` of them), where the first
+ * of them would have been: `… 4,990 more of "Connection refused" left out
+ * (2026-11-24T04:32:08.123Z – 04:32:12.999Z), all in the attached NDJSON`; '' when none is.
  */
-export function renderCollapseLine(group: EntryGroup): string {
-  const run = group.collapsed;
-  if (run === undefined) return '';
+export function renderCollapseLine(group: EntryGroup, portion: CollapsedPortion | undefined = group.collapsed): string {
+  const run = portion;
+  if (run === undefined || run.count === 0) return '';
   const range = formatRange(run.firstTimestamp, run.lastTimestamp);
   return `… ${formatCount(run.count)} more of "${headlineOf(group)}" left out${range ? ` (${range})` : ''}, all in the attached NDJSON`;
 }

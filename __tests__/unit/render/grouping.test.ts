@@ -114,7 +114,13 @@ describe('collapsing', () => {
     expect(plan.listed).toEqual([...Array<boolean>(11).fill(true), ...Array<boolean>(5).fill(false), true]);
     expect(plan.collapsedCount).toBe(5);
     const group = plan.groups[0]!;
-    expect(group.collapsed).toEqual({ count: 5, firstIndex: 11, firstTimestamp: at(11), lastTimestamp: at(15) });
+    expect(group.collapsed).toEqual({
+      count: 5,
+      firstIndex: 11,
+      indices: [11, 12, 13, 14, 15],
+      firstTimestamp: at(11),
+      lastTimestamp: at(15),
+    });
     expect([...plan.collapseLines]).toEqual([[11, group]]);
   });
 
@@ -126,8 +132,14 @@ describe('collapsing', () => {
     const plan = groupEntries(entries, { keepPerGroup: 3 });
     expect(plan.collapsedCount).toBe(2 * 11);
     const [errors, warnings] = plan.groups;
-    expect(errors?.collapsed).toEqual({ count: 11, firstIndex: 7, firstTimestamp: at(3), lastTimestamp: at(13) });
-    expect(warnings?.collapsed).toEqual({ count: 11, firstIndex: 6, firstTimestamp: at(3), lastTimestamp: at(13) });
+    expect(errors?.collapsed).toMatchObject({ count: 11, firstIndex: 7, firstTimestamp: at(3), lastTimestamp: at(13) });
+    expect(errors?.collapsed?.indices).toEqual(Array.from({ length: 11 }, (_, i) => 7 + 2 * i));
+    expect(warnings?.collapsed).toMatchObject({
+      count: 11,
+      firstIndex: 6,
+      firstTimestamp: at(3),
+      lastTimestamp: at(13),
+    });
     expect([...plan.collapseLines.keys()]).toEqual([6, 7]);
     expect(plan.listed.filter(Boolean)).toHaveLength(6);
   });
@@ -182,14 +194,12 @@ describe('collapsing', () => {
     expect(groupEntries(repeat(20, 'custom', (i) => `c ${i}`)).collapsedCount).toBe(0);
   });
 
-  test('a keepPerGroup that is not a non-negative integer means the default', () => {
-    for (const keepPerGroup of [-1, 2.5, Number.NaN, Number.POSITIVE_INFINITY]) {
-      expect(
-        groupEntries(
-          repeat(15, 'error', (i) => `e ${i}`),
-          { keepPerGroup },
-        ).collapsedCount,
-      ).toBe(5);
+  test('keepPerGroup: a fraction is rounded down, Infinity collapses nothing, a negative number or NaN means 10', () => {
+    const entries = repeat(15, 'error', (i) => `e ${i}`);
+    expect(groupEntries(entries, { keepPerGroup: 2.5 }).collapsedCount).toBe(13);
+    expect(groupEntries(entries, { keepPerGroup: Number.POSITIVE_INFINITY }).collapsedCount).toBe(0);
+    for (const keepPerGroup of [-1, Number.NaN]) {
+      expect(groupEntries(entries, { keepPerGroup }).collapsedCount).toBe(5);
     }
   });
 

@@ -1,5 +1,5 @@
 import { renderBatch, type LogEntry } from '../../../src';
-import { escapeHtml, renderHtmlRow } from '../../../src/render/html';
+import { escapeHtml, HtmlSize, renderHtmlHead, renderHtmlNoteRow, renderHtmlRow } from '../../../src/render/html';
 import { captureEntry } from '../../../src/render/line';
 import { measureText } from '../../../src/render/size';
 
@@ -104,5 +104,39 @@ describe('renderHtmlRow()', () => {
     expect(row.measure.leadingDots).toBeGreaterThanOrEqual(exact.leadingDots);
     expect(row.measure.spacesBeforeBreaks).toBeGreaterThanOrEqual(exact.spacesBeforeBreaks);
     expect(row.measure.bareBreaks).toBeGreaterThanOrEqual(exact.bareBreaks);
+  });
+});
+
+describe('renderHtmlNoteRow()', () => {
+  test('one escaped row across the columns, measured as rendered', () => {
+    const row = renderHtmlNoteRow('… 4,990 more of "<b>x</b>" left out');
+    expect(row.html).toMatch(
+      /^<tr><td colspan="4" [^>]*><pre [^>]*>… 4,990 more of &quot;&lt;b&gt;x&lt;\/b&gt;&quot; left out<\/pre><\/td><\/tr>\n$/,
+    );
+    expect(row.measure).toMatchObject({ chars: row.html.length, bytes: Buffer.byteLength(row.html) });
+  });
+});
+
+describe('HtmlSize', () => {
+  test('measures a head with an intro and rows that stand for several entries', () => {
+    const intro = '<h3>Summary</h3>\n<p>注文 😀</p>\n';
+    const size = new HtmlSize('web-1', ['[notice]'], 5000, intro);
+    const note = renderHtmlNoteRow('… 4,990 more of "x" left out');
+    const measured = size.measureWith(note.measure, 'error', 'T1', 4990, 'T2');
+    const head = renderHtmlHead({
+      count: 4990,
+      hostname: 'web-1',
+      part: 1,
+      parts: 1,
+      levels: [['error', 4990]],
+      since: 'T1',
+      until: 'T2',
+      notices: ['[notice]'],
+      intro,
+    });
+    const exact = measureText(`${head}${note.html}</tbody></table></body></html>\n`);
+    expect(head).toContain('[notice]</p>\n<h3>Summary</h3>');
+    expect(measured.bytes).toBe(exact.bytes);
+    expect(measured.chars).toBe(exact.chars);
   });
 });

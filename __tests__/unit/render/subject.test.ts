@@ -6,6 +6,7 @@ import {
   renderSubject,
   sanitizeSubject,
   timestampOf,
+  topSubject,
 } from '../../../src/render/subject';
 import type { LogEntry } from '../../../src';
 
@@ -88,6 +89,39 @@ describe('subject templates', () => {
   test('the part number follows a subject cut short enough to keep it', () => {
     const subject = renderSubject('x'.repeat(300), { ...batch, part: 2, parts: 3 });
     expect(subject).toBe(`${'x'.repeat(MAX_SUBJECT_LENGTH - 15)}… (part 2/3)`);
+  });
+});
+
+describe('the top problem', () => {
+  const top = { top: 'Connection refused to db 10.0.0.1:5432', topCount: 5000, kinds: 3 };
+
+  test('names the top kind, its count and how many other kinds there are', () => {
+    expect(topSubject({ ...batch, ...top })).toBe(
+      '[ERROR] 5,000× Connection refused to db 10.0.0.1:5432 (+2 more kinds) from web-1',
+    );
+    expect(topSubject({ ...batch, ...top, kinds: 2 })).toContain('(+1 more kind) from');
+    expect(topSubject({ ...batch, ...top, kinds: 1 })).toBe(
+      '[ERROR] 5,000× Connection refused to db 10.0.0.1:5432 from web-1',
+    );
+  });
+
+  test('{top} and {topCount} fill a template; without a grouped batch they fall back to {first} and {count}', () => {
+    expect(renderSubject('{topCount}× {top}', { ...batch, ...top })).toBe(
+      '5000× Connection refused to db 10.0.0.1:5432',
+    );
+    expect(renderSubject('{topCount}× {top}', batch)).toBe('3× Payment declined for order 1234');
+  });
+
+  test('is the fallback the renderer passes, used when the subject function fails, and cleaned like any subject', () => {
+    const fallback = () => topSubject({ ...batch, ...top, top: 'line\r\nBcc: x@example.com' });
+    expect(
+      renderSubject(
+        () => '',
+        batch,
+        () => undefined,
+        fallback,
+      ),
+    ).toBe('[ERROR] 5,000× line Bcc: x@example.com (+2 more kinds) from web-1');
   });
 });
 

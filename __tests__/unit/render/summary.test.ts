@@ -1,7 +1,7 @@
 import type { CapturedEntry } from '../../../src/entry';
 import { groupEntries } from '../../../src/render/grouping';
+import { formatCount } from '../../../src/render/line';
 import {
-  formatCount,
   formatRange,
   renderCollapseLine,
   renderSummaryHtml,
@@ -65,6 +65,7 @@ describe('the text summary', () => {
         '2× WARN:',
         '2026-11-24T04:32:20.000Z WARN  pool exhausted',
         '',
+        'Log entries, in order:',
         '',
       ].join('\n'),
     );
@@ -86,6 +87,7 @@ describe('the text summary', () => {
         '      1  WARN   24/11/2026 04:32          24/11/2026 04:32          clock skew',
         '      1  WARN   -                         -                         no time',
         '',
+        'Log entries, in order:',
         '',
       ].join('\n'),
     );
@@ -142,17 +144,23 @@ describe('the text summary', () => {
 });
 
 describe('whether a batch gets a summary', () => {
-  test('not for one entry, nor for different entries none above info', () => {
+  const infos = (count: number) =>
+    Array.from({ length: count }, (_, index) => captured('info', `tick ${index}`, at(0)));
+
+  test('not for info and debug lines however many, nor for a batch read at a glance', () => {
+    expect(shouldSummarise(groupEntries(infos(500)))).toBe(false);
+    expect(shouldSummarise(groupEntries([...infos(9), captured('error', 'disk full', at(1))]))).toBe(false);
     expect(shouldSummarise(groupEntries([captured('error', 'alone', at(1))]))).toBe(false);
-    expect(shouldSummarise(groupEntries([captured('info', 'a', at(1)), captured('debug', 'b', at(2))]))).toBe(false);
     expect(shouldSummarise(groupEntries([]))).toBe(false);
   });
 
-  test('when a kind repeats, or an entry is at warn or more severe', () => {
-    expect(shouldSummarise(groupEntries([captured('info', 'tick 1', at(1)), captured('info', 'tick 2', at(2))]))).toBe(
-      true,
-    );
-    expect(shouldSummarise(groupEntries([captured('info', 'a', at(1)), captured('warn', 'b', at(2))]))).toBe(true);
+  test('when a longer batch has a problem, an entry at warn or more severe', () => {
+    expect(shouldSummarise(groupEntries([...infos(10), captured('warn', 'disk almost full', at(1))]))).toBe(true);
+  });
+
+  test('when entries were collapsed, however short the batch', () => {
+    const errors = [captured('error', 'lost 1', at(1)), captured('error', 'lost 2', at(2))];
+    expect(shouldSummarise(groupEntries(errors, { keepPerGroup: 0 }))).toBe(true);
   });
 });
 
@@ -163,6 +171,7 @@ describe('the HTML summary', () => {
     expect(html.match(/<tr>/g)).toHaveLength(4);
     expect(html).toContain('white-space:nowrap;">12</td>');
     expect(html).toContain('>Connection refused to db 10.0.0.0:5432</td></tr>');
+    expect(html).toContain('color:#b00020;">ERROR</td>');
     expect(html).toContain('>12× ERROR</p>');
     expect(html).toContain(
       '>2026-11-24T04:32:02.000Z ERROR Connection refused to db 10.0.0.0:5432\nError: connect ECONNREFUSED\n',
@@ -212,6 +221,13 @@ describe('the collapse line', () => {
 
   test('nothing for a kind with nothing collapsed', () => {
     expect(renderCollapseLine(collapsedGroup([at(0)]))).toBe('');
+  });
+
+  test('or states the portion of them that one mail carries', () => {
+    const group = collapsedGroup([at(0), at(1), at(2), at(3)]);
+    expect(renderCollapseLine(group, { count: 2, firstTimestamp: at(2), lastTimestamp: at(3) })).toBe(
+      '… 2 more of "lost job 0" left out (2026-11-24T04:32:02.000Z – 04:32:03.000Z), all in the attached NDJSON',
+    );
   });
 
   test('counts and ranges', () => {
