@@ -17,8 +17,11 @@ export interface DemoOptions {
 
 const INDEX_LINE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO {2}Info index = (\d+)$/;
 
+/** The lines of a mail's text, without its foot (after the `-- ` separator) that says where it comes from. */
 function bodyLines(mail: ReceivedMail): string[] {
-  return (mail.parsed.text ?? '').split(/\r?\n/).filter((line) => line !== '');
+  const lines = (mail.parsed.text ?? '').split(/\r?\n/);
+  const foot = lines.indexOf('-- ');
+  return (foot === -1 ? lines : lines.slice(0, foot)).filter((line) => line !== '');
 }
 
 /**

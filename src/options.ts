@@ -4,6 +4,7 @@ import type { Clock } from './clock';
 import { resolveRedaction, type Redaction, type RedactOption } from './capture/redact';
 import { resolveHeaders } from './mail/headers';
 import { resolveContext, type ContextOption } from './render/context';
+import { DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_MAIL_BYTES } from './render/limits';
 import type { Fingerprint } from './render/fingerprint';
 import { rejectUnknownKeys } from './option-keys';
 
@@ -182,6 +183,14 @@ export interface MailMessage {
   text: string;
   html?: string;
   attachments?: MailAttachment[];
+  /** `Auto-Submitted`, the thread's headers and the `headers` option, as nodemailer takes them. */
+  headers?: Record<string, string>;
+  /** From the most severe level: `'high'` for `error` and worse. */
+  priority?: 'high' | 'normal' | 'low';
+  /** Our own Message-ID, so that later mails of the same conversation can refer to it. */
+  messageId?: string;
+  inReplyTo?: string;
+  references?: string[];
 }
 
 /** How a text part of a mail is encoded when sent. */
@@ -228,10 +237,26 @@ export interface MailBatch {
   /** This mail's number when the batch is split by `maxMailBytes`, and the number of parts. */
   readonly part: number;
   readonly parts: number;
+  /** The first line of the most severe, most frequent kind of entry (its fingerprint) in the batch. */
+  readonly top: string;
+  /** How many entries of that kind the batch holds. */
+  readonly topCount: number;
+  /** How many kinds of entries the batch holds. */
+  readonly kinds: number;
 }
 
 /** The tokens a `subject` template may use. */
-export const SUBJECT_TOKENS = ['count', 'level', 'first', 'hostname', 'since', 'until', 'dropped'] as const;
+export const SUBJECT_TOKENS = [
+  'count',
+  'level',
+  'first',
+  'hostname',
+  'since',
+  'until',
+  'dropped',
+  'top',
+  'topCount',
+] as const;
 
 /** Retries of transient delivery failures. */
 export interface RetryOptions {
@@ -496,13 +521,12 @@ export interface ResolvedOptions {
   readonly clock: Clock | undefined;
 }
 
+export { DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_MAIL_BYTES };
 export const DEFAULT_CAPACITY = 100;
 export const DEFAULT_FLUSH_LEVEL = 'error';
 export const DEFAULT_MAX_JOURNAL_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_RENOTIFY_DELAY_MS = 5 * 60 * 1000;
 export const DEFAULT_RENOTIFY_MAX_DELAY_MS = 4 * 60 * 60 * 1000;
-export const DEFAULT_MAX_LINE_BYTES = 8192;
-export const DEFAULT_MAX_MAIL_BYTES = 4 * 1024 * 1024;
 // Room for the headers, the MIME structure and the notices of a mail.
 export const MIN_MAIL_BYTES = 16 * 1024;
 export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;

@@ -11,6 +11,7 @@ import type { RedactionError } from './capture/redact';
 import { redactedFormat } from './capture/redacted-format';
 import type { CapturedEntry } from './entry';
 import { defaultLineFormat } from './render';
+import { ContextSource } from './render/context';
 import { resolveFingerprint } from './render/fingerprint';
 import { createMailer, describeFailure, isTooLarge, RedactionForms, sanitizeError, type Mailer } from './mail';
 // From its own module, not the index: the declarations we publish must not reach nodemailer's,
@@ -36,6 +37,8 @@ import {
   type RenderOptions,
 } from './render';
 import { formatRecoveryNotice, Journal, recoverJournals } from './journal';
+import { mailHeaders } from './mail/headers';
+import { ThreadBook } from './mail/threads';
 import { Spool } from './spool';
 import { inspectSummary, summarizeTransport, type TransportSummary } from './transport-summary';
 
@@ -80,6 +83,9 @@ function classifyFailure(error: unknown): FailureKind {
 }
 
 const WARNING_TYPE = 'WinstonBufferedMailWarning';
+// Message-ID, In-Reply-To, References (up to ten ids), Thread-Index, Thread-Topic, priority and
+// automated-mail headers, as sent.
+const THREAD_HEADER_BYTES = 1536;
 const RENDER_SLICE_MS = 2;
 
 /**
@@ -113,6 +119,14 @@ export class BufferedMailTransport extends TransportStream {
   private readonly shownCodes = new Set<string>();
   /** The problem an entry belongs to: the `fingerprint` option, or the default. */
   private readonly fingerprint: (entry: CapturedEntry) => string;
+  /** Told when the `fingerprint` option fails; says so once. */
+  private readonly fingerprintFailed: (error: Error) => void;
+  /** Where the mails come from, as their foot says. */
+  private readonly context: ContextSource;
+  /** The conversations mails belong to, so that a mail client shows each as one thread. */
+  private readonly threads: ThreadBook;
+  /** The conversation of each message being sent, confirmed once the server accepts it. */
+  private readonly sendingThreads = new WeakMap<MailMessage, string>();
 
   constructor(options: BufferedMailTransportOptions) {
     const settings = resolveOptions(options);
@@ -135,9 +149,15 @@ export class BufferedMailTransport extends TransportStream {
       redactionReported = true;
       this.warn({ context: 'Redaction failed for a value, which was replaced', error, code: 'EREDACT', count: 0 });
     };
-    this.fingerprint = resolveFingerprint(settings.fingerprint, (error) =>
-      this.warn({ context: 'The `fingerprint` option failed; the default fingerprint is used', error, count: 0 }),
-    );
+    let fingerprintReported = false;
+    this.fingerprintFailed = (error) => {
+      if (fingerprintReported) return;
+      fingerprintReported = true;
+      this.warn({ context: 'The `fingerprint` option failed; the default fingerprint is used', error, count: 0 });
+    };
+    this.fingerprint = resolveFingerprint(settings.fingerprint, this.fingerprintFailed);
+    this.threads = new ThreadBook({ from: settings.from, hostname: this.hostname });
+    this.context = new ContextSource({ static: settings.context });
     const mailer = createMailer(settings, this.#secrets);
     this.#mailer = mailer;
     const spool = settings.spoolDir === undefined ? undefined : this.openSpool(settings.spoolDir);
@@ -151,7 +171,17 @@ export class BufferedMailTransport extends TransportStream {
         close: () => void journal.close(),
       },
       clock: settings.clock ?? systemClock,
-      mailer,
+      mailer: {
+        send: (message, encodings) =>
+          mailer.send(message, encodings).then((info) => {
+            const threadKey = this.sendingThreads.get(message);
+            const messageId = info.messageId ?? message.messageId;
+            if (threadKey !== undefined && messageId !== undefined) this.threads.confirm(threadKey, messageId);
+            return info;
+          }),
+        abort: () => mailer.abort(),
+        release: () => mailer.release(),
+      },
       spool,
       ledger: this.ledger,
       reporter: {
@@ -407,7 +437,21 @@ export class BufferedMailTransport extends TransportStream {
 
   private toMessage(part: RenderedPart): MailMessage {
     const { from, to, cc, bcc } = this.#settings;
-    return {
+    const thread = part.threadKey === undefined ? undefined : this.threads.headersFor(part.threadKey, part.threadTopic);
+    const { headers, priority } = mailHeaders(
+      part.level ?? '',
+      this.levelTable,
+      this.#settings.headers,
+      thread?.headers,
+    );
+    const message: MailMessage = {
+      headers,
+      priority,
+      ...(thread !== undefined && {
+        messageId: thread.messageId,
+        ...(thread.inReplyTo !== undefined && { inReplyTo: thread.inReplyTo }),
+        ...(thread.references !== undefined && { references: [...thread.references] }),
+      }),
       from,
       to: [...to],
       ...(cc.length > 0 && { cc: [...cc] }),
@@ -417,6 +461,8 @@ export class BufferedMailTransport extends TransportStream {
       ...(part.html !== undefined && { html: part.html }),
       ...(part.attachments !== undefined && { attachments: [...part.attachments] }),
     };
+    if (part.threadKey !== undefined) this.sendingThreads.set(message, part.threadKey);
+    return message;
   }
 
   private renderOptions(count: number, notices: readonly string[]): RenderOptions {
@@ -431,8 +477,17 @@ export class BufferedMailTransport extends TransportStream {
       maxMailBytes,
       notices,
       // The address headers as sent; Bcc is not among them.
-      headerBytes: [from, ...to, ...cc].reduce((sum, address) => sum + Buffer.byteLength(address) + 8, 1024),
+      headerBytes:
+        [from, ...to, ...cc].reduce((sum, address) => sum + Buffer.byteLength(address) + 8, 1024) +
+        THREAD_HEADER_BYTES +
+        Object.entries(this.#settings.headers).reduce(
+          (sum, [name, value]) => sum + name.length + 4 + 3 * value.length,
+          0,
+        ),
       onSubjectError: (error) => this.warn({ context: 'Used the default subject', error, count }),
+      ...(this.#settings.fingerprint !== undefined && { fingerprint: this.#settings.fingerprint }),
+      onFingerprintError: this.fingerprintFailed,
+      context: this.context.snapshot(),
     };
   }
 

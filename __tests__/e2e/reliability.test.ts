@@ -208,7 +208,21 @@ describe('rateLimit prevents mail storms', () => {
     expect(first?.map(text)).toEqual(['failure 0']);
     expect(second?.map(text)).toEqual(['failure 1']);
     expect(merged?.[0]).toBe('[winston-buffered-mail] This mail holds 9998 batches merged into one by `rateLimit`.');
-    expect(merged?.slice(1).map(text)).toEqual(Array.from({ length: 9998 }, (_, index) => `failure ${index + 2}`));
+    // One kind of error: the first ten are listed, one line states the rest, which travel in full
+    // in the attachment.
+    const entryLines = merged?.slice(merged.indexOf('Log entries, in order:') + 1);
+    const listed = entryLines?.filter((line) => / ERROR failure \d+$/.test(line)).map(text);
+    expect(listed).toEqual(Array.from({ length: 10 }, (_, index) => `failure ${index + 2}`));
+    expect(merged).toContainEqual(
+      expect.stringMatching(/^… 9,988 more of "failure 2" left out \(.+\), all in the attached NDJSON$/),
+    );
+    const attachment = server.mails[2]?.parsed.attachments[0];
+    expect(attachment?.filename).toMatch(/^collapsed-.*\.ndjson$/);
+    const collapsed = (attachment?.content.toString('utf8') ?? '')
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => (JSON.parse(line) as { message: string }).message);
+    expect(collapsed).toEqual(Array.from({ length: 9988 }, (_, index) => `failure ${index + 12}`));
     expect(warnings).toEqual([]);
     expect(transport.stats()).toMatchObject({
       mailsSent: 3,

@@ -110,8 +110,14 @@ export function endLogger(logger: winston.Logger, transport: BufferedMailTranspo
 
 /** The text lines of a received mail's plain-text part. */
 export function bodyLines(mail: ReceivedMail): string[] {
-  const text = mail.parsed.text ?? '';
+  const text = withoutFoot(mail.parsed.text ?? '');
   return text.split(/\r?\n/).filter((line, index, lines) => !(line === '' && index === lines.length - 1));
+}
+
+/** The text of a mail before its foot: the block after the signature separator that says where the mail comes from. */
+export function withoutFoot(text: string): string {
+  const foot = text.search(/\r?\n\r?\n-- \r?\n/);
+  return foot === -1 ? text : text.slice(0, foot + 1);
 }
 
 /** A promise with its resolve function, to hold a server reply until the test releases it. */

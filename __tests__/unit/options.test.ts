@@ -170,7 +170,7 @@ describe('configuration errors are thrown by the constructor and name the option
       'an unknown subject token',
       { ...valid, subject: '{level} from {host}' },
       TypeError,
-      'Expected `subject` to use only the tokens {count}, {level}, {first}, {hostname}, {since}, {until}, {dropped}, got `{host}`',
+      'Expected `subject` to use only the tokens {count}, {level}, {first}, {hostname}, {since}, {until}, {dropped}, {top}, {topCount}, got `{host}`',
     ],
     [
       'maxMailBytes too small',

@@ -1,4 +1,5 @@
 import winston from 'winston';
+import { withoutFoot } from '../helpers/smtp';
 import { BufferedMailTransport, type BufferedMailTransportOptions, type MailMessage } from '../../src';
 
 const transports: BufferedMailTransport[] = [];
@@ -56,7 +57,14 @@ describe('`level`', () => {
     logger.log('notice', 'kept');
     logger.log('crit', 'kept too');
     await transport.flush();
-    expect(sent.map((message) => message.text.split('\n').filter((line) => line !== '').length)).toEqual([2]);
+    expect(
+      sent.map(
+        (message) =>
+          withoutFoot(message.text)
+            .split('\n')
+            .filter((line) => line !== '').length,
+      ),
+    ).toEqual([2]);
     expect(sent[0]?.text).not.toContain('too verbose');
   });
 

@@ -11,6 +11,11 @@ export interface RenderedPart {
   attachments?: readonly MailAttachment[];
   /** How the text and HTML parts are encoded when sent, as their size was measured. */
   transferEncodings?: PartEncodings;
+  /** The most severe level of its entries. */
+  level?: string;
+  /** The conversation it belongs to, and what that is about. */
+  threadKey?: string;
+  threadTopic?: string;
 }
 
 /** What the outbox needs from the mail layer. */

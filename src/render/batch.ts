@@ -1,8 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { nextTurn } from '../clock';
 import type { CapturedEntry } from '../entry';
+import { renderContextHtml, renderContextText, type ContextBlock } from './context';
 import type { LogEntry, MailAttachment, MailBatch, PartEncodings } from '../options';
-import { DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_MAIL_BYTES } from '../options';
+import { DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_MAIL_BYTES } from './limits';
 import { resolveFingerprint, type Fingerprint } from './fingerprint';
 import { groupEntriesInSteps, type EntryGroup, type GroupingPlan } from './grouping';
 import {
@@ -69,6 +70,8 @@ export interface RenderOptions {
   notices?: readonly string[];
   /** Entries dropped before this batch, for `{dropped}`. */
   dropped?: number;
+  /** Where the mail comes from, shown at its foot: see `ContextSource`. */
+  context?: ContextBlock;
   /** Told when the subject function fails; the default subject is used instead. */
   onSubjectError?: (error: Error) => void;
   /**
@@ -102,6 +105,15 @@ export interface RenderedMail {
   attachments?: MailAttachment[];
   /** How the text and HTML parts are encoded when sent, as their size was measured. */
   transferEncodings?: PartEncodings;
+  /** The most severe level among its entries, as the logger names it. */
+  level?: string;
+  /**
+   * The conversation the mail belongs to: `problem:<id>` for the fingerprint of its top problem
+   * (warn or worse), `digest:<UTC day>` otherwise.
+   */
+  threadKey?: string;
+  /** What the conversation is about: the first line of the top problem, or the digest's host. */
+  threadTopic?: string;
 }
 
 /** How `renderBatchInSlices` shares the event loop. */
@@ -290,10 +302,12 @@ class MailDraft {
     return bytes <= this.settings.bodyBudgetBytes;
   }
 
-  /** The encodings the parts will be sent with. */
-  transferEncodings(): PartEncodings {
-    const text = chooseTransferEncoding(this.textMeasure);
-    return this.htmlSize ? { text, html: chooseTransferEncoding(this.htmlSize.measure()) } : { text };
+  /** The encodings the parts will be sent with, `textFoot` and `htmlFoot` at their end. */
+  transferEncodings(textFoot = '', htmlFoot = ''): PartEncodings {
+    const text = chooseTransferEncoding(addMeasures(this.textMeasure, measureText(textFoot)));
+    return this.htmlSize
+      ? { text, html: chooseTransferEncoding(addMeasures(this.htmlSize.measure(), measureText(htmlFoot))) }
+      : { text };
   }
 
   add(addition: MailAddition): void {
@@ -425,11 +439,19 @@ function* renderSteps(
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   const maxMailBytes = options.maxMailBytes ?? DEFAULT_MAX_MAIL_BYTES;
   const notices = options.notices ?? [];
+  // After the signature separator of RFC 3676, which mail clients show apart from the body.
+  const contextText = options.context === undefined ? '' : `\n-- \n${renderContextText(options.context)}\n`;
+  const contextHtml = options.context === undefined ? '' : renderContextHtml(options.context);
   const settings: Settings = {
     html: options.html === true,
     attachJson: options.attachJson === true,
     maxLineBytes,
-    bodyBudgetBytes: maxMailBytes - HEADER_ALLOWANCE_BYTES - (options.headerBytes ?? DEFAULT_ADDRESS_HEADER_BYTES),
+    bodyBudgetBytes:
+      maxMailBytes -
+      HEADER_ALLOWANCE_BYTES -
+      (options.headerBytes ?? DEFAULT_ADDRESS_HEADER_BYTES) -
+      // The block is ASCII but for the user's values; three bytes each covers any encoding.
+      3 * (Buffer.byteLength(contextText) + (options.html === true ? Buffer.byteLength(contextHtml) : 0)),
     hostname: options.hostname ?? '',
     maxCount: entries.length,
   };
@@ -541,6 +563,13 @@ function* renderSteps(
     summary === undefined || topKind.topCount < 2
       ? undefined
       : () => topSubject({ ...topKind, level: whole.level, hostname: whole.hostname });
+  const thread =
+    top?.severe === true
+      ? { threadKey: `problem:${top.id}`, threadTopic: topKind.top }
+      : {
+          threadKey: `digest:${new Date(Date.parse(whole.since) || Date.now()).toISOString().slice(0, 10)}`,
+          threadTopic: whole.hostname === '' ? 'Log digest' : `Log digest of ${whole.hostname}`,
+        };
   const mails: RenderedMail[] = [];
   for (const [index, part] of drafts.entries()) {
     const indices = drafts.length === 1 ? [] : part.indices.sort((a, b) => a - b);
@@ -563,8 +592,10 @@ function* renderSteps(
     const mail: RenderedMail = {
       count: part.count,
       subject: renderSubject(options.subject, batch, options.onSubjectError, fallback),
-      text: part.text.toString(),
-      transferEncodings: part.transferEncodings(),
+      text: part.text.toString() + contextText,
+      transferEncodings: part.transferEncodings(contextText, contextHtml),
+      level: whole.level,
+      ...thread,
     };
     if (settings.html) {
       const head = renderHtmlHead({
@@ -580,7 +611,7 @@ function* renderSteps(
         notices: part.notices,
         intro: part.summary?.html ?? '',
       });
-      mail.html = head + part.rows.toString() + renderHtmlFoot();
+      mail.html = head + part.rows.toString() + renderHtmlFoot(contextHtml);
     }
     if (settings.attachJson || part.jsonBytes > 0) {
       const stamp = (batch.since || new Date().toISOString()).slice(0, 64).replace(/[^0-9A-Za-z-]/g, '');

@@ -207,8 +207,8 @@ export function renderHtmlHead(head: HtmlHead): string {
 }
 
 /** The end of the HTML part, after the last row. */
-export function renderHtmlFoot(): string {
-  return DOCUMENT_END;
+export function renderHtmlFoot(after = ''): string {
+  return after === '' ? DOCUMENT_END : `</tbody></table>\n${after}</body></html>\n`;
 }
 
 /**

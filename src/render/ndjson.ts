@@ -1,5 +1,6 @@
 import type { CapturedEntry } from '../entry';
-import { DEFAULT_MAX_LINE_BYTES, type LogEntry } from '../options';
+import type { LogEntry } from '../options';
+import { DEFAULT_MAX_LINE_BYTES } from './limits';
 import { captureEntry, wellFormed } from './line';
 import { cutLine } from './size';
 

@@ -1,5 +1,6 @@
 import type { CapturedEntry } from '../entry';
-import { DEFAULT_MAX_LINE_BYTES, type TransferEncoding } from '../options';
+import type { TransferEncoding } from '../options';
+import { DEFAULT_MAX_LINE_BYTES } from './limits';
 
 // Lines longer than this are cut without counting their bytes first: counting costs about
 // 5 ns a character, and the cut only needs the first `maxBytes` characters.

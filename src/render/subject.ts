@@ -1,6 +1,7 @@
 import { captureEntry, describeError, entryCount, formatCount, readLevel, wellFormed } from './line';
 import type { LogEntry, MailBatch } from '../options';
 import type { SUBJECT_TOKENS } from '../options';
+import { groupEntries } from './grouping';
 import { MostSevere, NPM_LEVELS } from './severity';
 
 /** The longest subject we send, in characters; longer ones are cut and end with an ellipsis. */
@@ -161,7 +162,12 @@ export function describeBatch(
   for (let index = 0; index < entries.length; index++) severity.offer(index, readLevel(entries[index]));
   const worstEntry = severity.best === undefined ? undefined : entries[severity.best];
   const worst = worstEntry === undefined ? undefined : captureEntry(worstEntry);
+  const plan = groupEntries(entries.map(captureEntry), { levels: options.levels ?? NPM_LEVELS });
+  const top = plan.groups[0];
   return {
+    top: firstLineOf(top?.sample.message ?? ''),
+    topCount: top?.count ?? 0,
+    kinds: plan.groups.length,
     entries,
     count: entries.length,
     hostname: options.hostname ?? '',

@@ -39,6 +39,9 @@ describe('text body', () => {
         subject: '[INFO] 2 log entries from : a',
         text: '[notice]\nline A\nline B\n',
         transferEncodings: { text: '7bit' },
+        level: 'info',
+        threadKey: expect.stringMatching(/^digest:\d{4}-\d\d-\d\d$/) as unknown,
+        threadTopic: 'Log digest',
       },
     ]);
   });

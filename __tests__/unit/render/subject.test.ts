@@ -105,11 +105,11 @@ describe('the top problem', () => {
     );
   });
 
-  test('{top} and {topCount} fill a template; without a grouped batch they fall back to {first} and {count}', () => {
+  test('{top} and {topCount} fill a template with the most severe, most frequent kind', () => {
     expect(renderSubject('{topCount}× {top}', { ...batch, ...top })).toBe(
       '5000× Connection refused to db 10.0.0.1:5432',
     );
-    expect(renderSubject('{topCount}× {top}', batch)).toBe('3× Payment declined for order 1234');
+    expect(renderSubject('{topCount}× {top}', batch)).toBe('1× Payment declined for order 1234');
   });
 
   test('is the fallback the renderer passes, used when the subject function fails, and cleaned like any subject', () => {
