@@ -30,9 +30,17 @@ logger.info('checkout service started', { version: '4.2.0', region: 'eu-west-1' 
 logger.debug('cache warmed', { keys: 1832, ms: 412 });
 logger.warn('payment provider slow', { provider: 'acme-pay', p99Ms: 2870 });
 logger.error('Payment declined for order 1234', { orderId: 1234, amount: { value: 99.5, currency: 'EUR' } });
-logger.error(new Error('connect ECONNREFUSED 10.0.0.7:5432').message, {
-  stack: new Error('connect ECONNREFUSED 10.0.0.7:5432').stack,
+logger.error('connect ECONNREFUSED 10.0.0.7:5432', {
+  stack:
+    'Error: connect ECONNREFUSED 10.0.0.7:5432\n    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1607:16)',
 });
+// The same error, again and again: the mail lists ten, states the rest, and attaches them all.
+for (let attempt = 1; attempt <= 480; attempt++) {
+  logger.error(`Connection refused to db ${attempt % 2 === 0 ? '10.0.0.7' : '10.0.0.8'}:5432`, {
+    attempt,
+    requestId: `req-${(attempt * 7919).toString(16).padStart(8, '0')}`,
+  });
+}
 logger.info('<img src=x onerror=alert(1)> is shown as text, never run');
 
 setImmediate(() => {
