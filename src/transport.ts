@@ -13,6 +13,7 @@ import type { CapturedEntry } from './entry';
 import { defaultLineFormat } from './render';
 import { ContextSource } from './render/context';
 import { resolveFingerprint } from './render/fingerprint';
+import { rankLevel } from './render/severity';
 import { createMailer, describeFailure, isTooLarge, RedactionForms, sanitizeError, type Mailer } from './mail';
 // From its own module, not the index: the declarations we publish must not reach nodemailer's,
 // which do not compile without `esModuleInterop`.
@@ -401,9 +402,8 @@ export class BufferedMailTransport extends TransportStream {
     const { flushLevel } = this.#settings;
     if (flushLevel === undefined) return false;
     const levels = this.levelTable;
-    const severity = levels[level];
-    const threshold = levels[flushLevel];
-    return severity !== undefined && threshold !== undefined && severity <= threshold;
+    const threshold = rankLevel(flushLevel, levels);
+    return threshold !== Number.POSITIVE_INFINITY && rankLevel(level, levels) <= threshold;
   }
 
   // An unknown `level` would make winston-transport drop every entry without a word.
