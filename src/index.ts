@@ -10,6 +10,11 @@ export type { LoggingScope, ScopedLogger } from './with-logging';
 export { optionsFromEnv } from './env';
 export type { Clock, TimerHandle } from './clock';
 export type { SmtpError } from './mail/errors';
+export { defaultFingerprint } from './render/fingerprint';
+export type { Fingerprint, FingerprintInput } from './render/fingerprint';
+export { DEFAULT_REDACTED_KEYS } from './capture/redact';
+export type { RedactFunction, RedactOption, RedactRules } from './capture/redact';
+export type { ContextOption } from './render/context';
 export type {
   AccessTokenProvider,
   AccessTokenRequest,
@@ -18,9 +23,11 @@ export type {
   MailAttachment,
   MailBatch,
   MailMessage,
+  JournalOptions,
   MailTransporter,
   PartEncodings,
   RateLimitOptions,
+  RenotifyOptions,
   RetryOptions,
   SmtpAuth,
   SmtpOAuth2Auth,
