@@ -67,6 +67,7 @@ export interface StoreError extends Error {
   code: 'ESTORE';
 }
 
+/** An `ESTORE` error with `message`, which must hold no secret. */
 export function createStoreError(message: string): StoreError {
   return Object.assign(new Error(message), { code: 'ESTORE' as const });
 }
