@@ -21,6 +21,7 @@ export interface FallbackStoreOptions {
   clock?: Pick<Clock, 'now'>;
 }
 
+/** How long at least between two tries of a failing shared store, in milliseconds. */
 export const DEFAULT_PROBE_INTERVAL_MS = 5000;
 
 function call(listener: (() => void) | undefined): void {
