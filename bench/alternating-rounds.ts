@@ -1,9 +1,12 @@
 // Times a synchronous loop of calls under several setups, in rounds that alternate between them
 // in one process, so that a slow phase of a shared machine hits every setup alike. Each round is
-// prepared untimed (a buffer filled, say), starts after a full collection when `--expose-gc` is
-// given, and records what the garbage collector did inside it: scavenges, major collections, and
-// how much the old generation grew (what survived the young one: the promoted bytes, less what a
-// major collection freed meanwhile).
+// prepared untimed (a buffer filled, say) and records what the garbage collector did inside it:
+// scavenges, major collections, and how much the old generation grew (what survived the young
+// one: the promoted bytes, less what a major collection freed meanwhile). With `--expose-gc`, a
+// round starts after a full collection, and ends, still timed, with two scavenges: what its last
+// calls kept would otherwise be copied into the old generation by the next round's collections
+// or the untimed full one, and a round must pay for all of its own copying, as a steady stream of
+// calls does.
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 import type { TimeWindow } from './cpu-profile';
@@ -70,7 +73,7 @@ export interface RoundsOptions {
   warmupRounds: number;
 }
 
-const gc = (globalThis as { gc?: () => void }).gc;
+const gc = (globalThis as { gc?: (options?: { type: 'minor' | 'major' }) => void }).gc;
 const MiB = 2 ** 20;
 const YOUNG_SPACES = new Set(['new_space', 'new_large_object_space']);
 
@@ -164,6 +167,8 @@ export async function runAlternatingRounds(
         const fromUs = process.hrtime.bigint() / 1000n;
         const fromMs = performance.now();
         subject.run(options.calls);
+        gc?.({ type: 'minor' });
+        gc?.({ type: 'minor' });
         const toMs = performance.now();
         const toUs = process.hrtime.bigint() / 1000n;
         const cpu = process.cpuUsage(cpuBefore);

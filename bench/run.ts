@@ -222,13 +222,14 @@ async function hotPathFullBuffer(): Promise<void> {
     met: held && ratio.median <= 1.1,
   });
   const side = (figures: FullBufferSide) =>
-    `${figures.scavengesPerRound} scavenges taking ${figures.scavengeMsPerRound} ms, ${figures.majorGcMsPerRound} ms of major collection, the old generation grown by ${figures.oldGrowthMbPerRound} MiB; ${figures.gcSharePercent} % of the round in the collector`;
+    `${figures.scavengesPerRound} scavenges taking ${figures.scavengeMsPerRound} ms${figures.majorGcMsPerRound > 0 ? ` and ${figures.majorGcMsPerRound} ms of major collection` : ''}, the old generation grown by ${figures.oldGrowthMbPerRound} MiB, ${figures.gcSharePercent} % of the time in the collector`;
   findings.push({
     row: 1,
-    text: `- **1c. Hot path with a full buffer.** Per round of ${count(run.calls)} calls (medians): with this transport,
-  ${side(ours)}; with the no-op transport, ${side(noop)}. Entries that wait survive
-  the young generation and are copied into the old one (the promoted bytes above), where a
-  no-op transport lets them die young: the difference between the two is mostly that copying.`,
+    text: `- **1c. Hot path with a full buffer.** Per round of ${count(run.calls)} calls (medians), with this transport:
+  ${side(ours)};
+  with the no-op transport: ${side(noop)}.
+  Entries that wait survive the young generation and are copied into the old one (its growth
+  above), where a no-op transport lets them die young: the difference is mostly that copying.`,
   });
 }
 
@@ -775,6 +776,13 @@ const STATIC_FINDINGS: Array<{ row: number; text: string }> = [
   mails are queued (nodemailer's pool, one connection, renewed every 100 mails). Both figures
   include the start-up of the process.`,
   },
+  {
+    row: 9,
+    text: `- **9b. Real relay, in one process.** The reference is nodemailer alone, sending the transport's
+  own 200 mails (recorded beforehand through a transporter that only keeps them) over one pooled
+  connection, renewed every 100 mails as the transport's is. The difference is what the transport
+  adds: logging the 20,000 entries through winston, rendering the mails, and its queue.`,
+  },
 ];
 
 async function main(): Promise<void> {
@@ -813,8 +821,9 @@ its work counts neither in the memory nor in the event loop measured; they use t
 Each ratio compares two figures measured in the same run; absolute times are shown, not judged.
 Hot-path figures of rows 1 and 2 are tinybench medians of samples of 1,000 calls, each measured
 three times, interleaved, and the median kept; row 1c runs in a process of its own, in rounds of
-20,000 calls alternating with the no-op transport, each after a full collection, and keeps the
-median of the per-round ratios; rows 6 and 9b are the median of 3 runs; memory is measured after full
+20,000 calls alternating with the no-op transport, each after a full collection and ending with
+two scavenges (so that a round pays for copying all it keeps), and keeps the median of the
+per-round ratios; rows 6 and 9b are the median of 3 runs; memory is measured after full
 garbage collections. Event-loop delay is Node's \`monitorEventLoopDelay\` at 1 ms resolution: a
 value includes that 1 ms.
 
