@@ -1,0 +1,117 @@
+// 20,000 entries mailed in 200 mails of 100 through a real relay (the WBM_BENCH_* variables),
+// rate limit off, against nodemailer alone sending the same 200 mails, already rendered, over one
+// pooled connection: what the transport adds to what nodemailer and the wire cost anyway. Both in
+// this process, alternating, timed from the first call to the last mail accepted; the start of
+// the process is not counted (row 9 counts it). The reference's mails are the transport's own,
+// captured once beforehand through a transporter that only records them.
+// Prints one JSON line; without the variables, a line saying what is missing.
+// Run with: node -r ts-node/register/transpile-only bench/relay-pooled.ts
+import { readFileSync } from 'node:fs';
+import nodemailer from 'nodemailer';
+import winston from 'winston';
+import { BufferedMailTransport, type MailMessage } from '../src';
+import { loadAverage, report } from './support';
+
+const ENTRIES = 20_000;
+const CAPACITY = 100;
+const ROUNDS = Number(process.env.WBM_BENCH_RELAY_ROUNDS ?? 3);
+const REQUIRED = ['WBM_BENCH_HOST', 'WBM_BENCH_USER', 'WBM_BENCH_PASS', 'WBM_BENCH_TO', 'WBM_BENCH_FROM'] as const;
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+
+/** The transport as the CLI's `send` sets it up: `capacity` 100, no rate limit, exactly the entries logged. */
+function options(from: string, to: string) {
+  return { from, to, capacity: CAPACITY, rateLimit: false as const, flushOnExit: false, maxBufferedEntries: ENTRIES };
+}
+
+function logEntries(transport: BufferedMailTransport): winston.Logger {
+  const logger = winston.createLogger({ transports: [transport] });
+  for (let index = 0; index < ENTRIES; index++) logger.info(`Info index = ${index}`);
+  return logger;
+}
+
+/** The 200 mails the transport hands over for these entries, recorded instead of sent. */
+async function captureMails(from: string, to: string): Promise<MailMessage[]> {
+  const mails: MailMessage[] = [];
+  const transport = new BufferedMailTransport({
+    ...options(from, to),
+    transporter: {
+      sendMail: (message) => {
+        mails.push(message);
+        return Promise.resolve({ messageId: `captured-${mails.length}` });
+      },
+    },
+  });
+  logEntries(transport);
+  await transport.close();
+  return mails;
+}
+
+async function main(): Promise<void> {
+  const missing = REQUIRED.filter((name) => !process.env[name]);
+  if (missing.length > 0) {
+    report({ skipped: `not run: set ${missing.join(', ')} (and WBM_BENCH_PORT, WBM_BENCH_CA as needed)` });
+    return;
+  }
+  const env = process.env as Record<(typeof REQUIRED)[number], string> & NodeJS.ProcessEnv;
+  const host = env.WBM_BENCH_HOST;
+  const port = Number(env.WBM_BENCH_PORT ?? 587);
+  const auth = { user: env.WBM_BENCH_USER, pass: env.WBM_BENCH_PASS };
+  const tls = env.WBM_BENCH_CA ? { ca: readFileSync(env.WBM_BENCH_CA, 'utf8') } : undefined;
+  const { WBM_BENCH_FROM: from, WBM_BENCH_TO: to } = env;
+  const loadBefore = loadAverage();
+  const mails = await captureMails(from, to);
+  if (mails.length !== ENTRIES / CAPACITY) throw new Error(`Expected ${ENTRIES / CAPACITY} mails, got ${mails.length}`);
+
+  const ours: number[] = [];
+  const direct: number[] = [];
+  const warnings = new Set<string>();
+  let oursMails = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const transport = new BufferedMailTransport({
+      ...options(from, to),
+      smtp: { host, port, auth, ...(tls && { tls }) },
+    });
+    transport.on('warn', (warning) => warnings.add(`${warning.code ?? 'EDELIVERY'} ${warning.message}`));
+    const started = performance.now();
+    logEntries(transport);
+    await transport.flush();
+    ours.push(performance.now() - started);
+    const stats = transport.stats();
+    oursMails = stats.mailsSent;
+    if (stats.entriesMailed !== ENTRIES) throw new Error(`Mailed ${stats.entriesMailed} of ${ENTRIES} entries`);
+    await transport.close();
+
+    const pool = nodemailer.createTransport({
+      host,
+      port,
+      auth,
+      requireTLS: true,
+      ...(tls && { tls }),
+      pool: true,
+      maxConnections: 1,
+    });
+    const directStarted = performance.now();
+    for (const { from: sender, to: recipients, subject, text } of mails) {
+      await pool.sendMail({ from: sender, to: recipients, subject, text });
+    }
+    direct.push(performance.now() - directStarted);
+    pool.close();
+  }
+  report({
+    server: `${host}:${port}`,
+    entries: ENTRIES,
+    mails: oursMails,
+    oursMs: ours.map(Math.round),
+    directMs: direct.map(Math.round),
+    oursMedianMs: Math.round(median(ours)),
+    directMedianMs: Math.round(median(direct)),
+    warnings: [...warnings],
+    load: `${loadBefore} before, ${loadAverage()} after`,
+  });
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
