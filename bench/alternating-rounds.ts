@@ -16,8 +16,11 @@ export interface RoundSubject {
   readonly name: string;
   /** Untimed, before each round: e.g. fills a buffer. */
   prepare?(): void | Promise<void>;
-  /** The timed work: `calls` calls, synchronously. */
-  run(calls: number): void;
+  /**
+   * The timed work: `calls` calls, synchronously; or in turns of the event loop, when what is
+   * measured does part of its work between turns (a journal writes once per turn).
+   */
+  run(calls: number): void | Promise<void>;
   /** Untimed, after each round: lets go of what the round kept. */
   finish?(): void | Promise<void>;
 }
@@ -166,7 +169,7 @@ export async function runAlternatingRounds(
         const cpuBefore = process.cpuUsage();
         const fromUs = process.hrtime.bigint() / 1000n;
         const fromMs = performance.now();
-        subject.run(options.calls);
+        await subject.run(options.calls);
         gc?.({ type: 'minor' });
         gc?.({ type: 'minor' });
         const toMs = performance.now();

@@ -785,6 +785,58 @@ const STATIC_FINDINGS: Array<{ row: number; text: string }> = [
   },
 ];
 
+interface JournalSide {
+  onNs: number;
+  offNs: number;
+  noopNs: number;
+  onToNoop: number;
+  offToNoop: number;
+  onToOff: number;
+}
+
+interface JournalRun {
+  calls: number;
+  rounds: number;
+  turn: number;
+  waiting: JournalSide;
+  delivered: JournalSide;
+  growthBytesPer100k: number;
+  load: string;
+}
+
+async function journalCost(): Promise<void> {
+  const run = await runScenario<JournalRun>('hot-path-journal.ts', [], ['--expose-gc']);
+  const { waiting, delivered } = run;
+  const rounds = `${run.rounds} rounds of ${count(run.calls)} calls in turns of ${run.turn}, alternating`;
+  rows.push({
+    measure: `1d. Hot path with \`journal: true\`, entries waiting (the relay has not answered the first mail), ${rounds}`,
+    options: `${DEFAULTS}, \`spoolDir\`, **\`journal: true\`**`,
+    figure: ns(waiting.onNs),
+    reference: `no-op transport, same format: ${ns(waiting.noopNs)}; without the journal ${ns(waiting.offNs)} (${waiting.offToNoop.toFixed(2)}x the no-op; the journal adds ${waiting.onToOff.toFixed(2)}x); load ${run.load}`,
+    ratio: waiting.onToNoop,
+    target: '≤ 1.5x',
+    met: waiting.onToNoop <= 1.5,
+  });
+  rows.push({
+    measure: `1e. The same, every mail accepted at once (rendering and retiring from the journal in the rounds)`,
+    options: `${DEFAULTS}, \`spoolDir\`, **\`journal: true\`**`,
+    figure: ns(delivered.onNs),
+    reference: `no-op transport: ${ns(delivered.noopNs)}; without the journal ${ns(delivered.offNs)} (${delivered.offToNoop.toFixed(2)}x; the journal adds ${delivered.onToOff.toFixed(2)}x)`,
+    ratio: delivered.onToNoop,
+    target: '',
+    met: undefined,
+  });
+  rows.push({
+    measure: '1f. Journal on disk for 100,000 waiting entries of a request log, nothing retired',
+    options: `${DEFAULTS}, \`spoolDir\`, **\`journal: true\`**`,
+    figure: `${(run.growthBytesPer100k / 2 ** 20).toFixed(1)} MiB`,
+    reference: `${Math.round(run.growthBytesPer100k / 100_000)} bytes an entry; compacted as entries are retired`,
+    ratio: undefined,
+    target: '',
+    met: undefined,
+  });
+}
+
 async function main(): Promise<void> {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}`;
   const loadAtStart = loadAverage();
@@ -793,6 +845,7 @@ async function main(): Promise<void> {
   const steps: Array<[string, () => Promise<void>]> = [
     ['hot', hotPath],
     ['hot-full', hotPathFullBuffer],
+    ['journal', journalCost],
     ['burst', burst],
     ['stream', steadyStream],
     ['stall', transportStall],

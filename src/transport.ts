@@ -118,6 +118,8 @@ export class BufferedMailTransport extends TransportStream {
   private recovery: Promise<void> | undefined;
   /** Codes already shown through `process.emitWarning` in this episode (until a mail goes out). */
   private readonly shownCodes = new Set<string>();
+  private flushLevelsFor: Readonly<Record<string, number>> | undefined;
+  private readonly reachesFlushLevelByLevel = new Map<string, boolean>();
   /** The problem an entry belongs to: the `fingerprint` option, or the default. */
   private readonly fingerprint: (entry: CapturedEntry) => string;
   /** Told when the `fingerprint` option fails; says so once. */
@@ -402,8 +404,19 @@ export class BufferedMailTransport extends TransportStream {
     const { flushLevel } = this.#settings;
     if (flushLevel === undefined) return false;
     const levels = this.levelTable;
-    const threshold = rankLevel(flushLevel, levels);
-    return threshold !== Number.POSITIVE_INFINITY && rankLevel(level, levels) <= threshold;
+    // Asked for every entry: the answer for each level is kept, as long as the levels are the same.
+    if (this.flushLevelsFor !== levels) {
+      this.flushLevelsFor = levels;
+      this.reachesFlushLevelByLevel.clear();
+    }
+    let reaches = this.reachesFlushLevelByLevel.get(level);
+    if (reaches === undefined) {
+      const threshold = rankLevel(flushLevel, levels);
+      reaches = threshold !== Number.POSITIVE_INFINITY && rankLevel(level, levels) <= threshold;
+      // A logger has a handful of levels; anything beyond is not worth remembering.
+      if (this.reachesFlushLevelByLevel.size < 64) this.reachesFlushLevelByLevel.set(level, reaches);
+    }
+    return reaches;
   }
 
   // An unknown `level` would make winston-transport drop every entry without a word.

@@ -75,9 +75,16 @@ function toJsonValue(this: unknown, key: string, value: unknown): unknown {
 /** JSON for any value, or the error that stopped it; circular references, BigInts, Buffers and Errors included. */
 export function tryJson(value: unknown, indent?: number): string | { error: unknown } {
   try {
-    return stringify(value, toJsonValue, indent) ?? '';
-  } catch (error) {
-    return { error };
+    // The built-in makes one flat string, which costs the garbage collector little while the
+    // entry waits for its mail; safe-stable-stringify builds it from many pieces, but handles what
+    // the built-in throws on (cycles, BigInts).
+    return JSON.stringify(value, toJsonValue, indent) ?? '';
+  } catch {
+    try {
+      return stringify(value, toJsonValue, indent) ?? '';
+    } catch (error) {
+      return { error };
+    }
   }
 }
 
