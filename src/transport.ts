@@ -136,8 +136,11 @@ export class BufferedMailTransport extends TransportStream {
     // Told once the transport exists: a redaction failure is reported like a delivery problem.
     const redactionProblems: { report?: (error: RedactionError) => void } = {};
     super({
-      format: redactedFormat(settings.redaction, options.format ?? defaultLineFormat(), (error) =>
-        redactionProblems.report?.(error),
+      format: redactedFormat(
+        settings.redaction,
+        options.format ?? defaultLineFormat(),
+        (error) => redactionProblems.report?.(error),
+        { remakesLine: options.format === undefined },
       ),
       ...(options.level !== undefined && { level: options.level }),
       ...(options.silent !== undefined && { silent: options.silent }),
