@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolveOptions, type BufferedMailTransportOptions } from './options';
 
-type Kind = 'string' | 'integer' | 'boolean' | 'list' | 'file';
+type Kind = 'string' | 'integer' | 'boolean' | 'list' | 'file' | 'level-or-false';
 
 /** Each variable (after the prefix), the option it sets, and how its text is read. */
 const VARIABLES: ReadonlyArray<readonly [name: string, path: string, kind: Kind]> = [
@@ -26,7 +26,7 @@ const VARIABLES: ReadonlyArray<readonly [name: string, path: string, kind: Kind]
   ['CAPACITY', 'capacity', 'integer'],
   ['LEVEL', 'level', 'string'],
   ['FLUSH_INTERVAL_MS', 'flushIntervalMs', 'integer'],
-  ['FLUSH_LEVEL', 'flushLevel', 'string'],
+  ['FLUSH_LEVEL', 'flushLevel', 'level-or-false'],
   ['MODE', 'mode', 'string'],
   ['FLUSH_ON_EXIT', 'flushOnExit', 'boolean'],
   ['CLOSE_TIMEOUT_MS', 'closeTimeoutMs', 'integer'],
@@ -38,6 +38,7 @@ const VARIABLES: ReadonlyArray<readonly [name: string, path: string, kind: Kind]
   ['RATE_LIMIT_MAILS', 'rateLimit.mails', 'integer'],
   ['RATE_LIMIT_PER_MS', 'rateLimit.perMs', 'integer'],
   ['SPOOL_DIR', 'spoolDir', 'string'],
+  ['JOURNAL', 'journal', 'boolean'],
   ['HTML', 'html', 'boolean'],
   ['ATTACH_JSON', 'attachJson', 'boolean'],
   ['MAX_LINE_BYTES', 'maxLineBytes', 'integer'],
@@ -58,6 +59,8 @@ function parse(variable: string, text: string, kind: Kind, secret: boolean): unk
       if (['false', '0', 'no'].includes(value)) return false;
       throw new TypeError(`Expected \`${variable}\` to be true or false${shown}`);
     }
+    case 'level-or-false':
+      return text.trim().toLowerCase() === 'false' ? false : text;
     case 'list':
       return text
         .split(',')

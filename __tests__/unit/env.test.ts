@@ -62,6 +62,16 @@ describe('optionsFromEnv', () => {
     expect(() => new BufferedMailTransport(options)).not.toThrow();
   });
 
+  test('LOG_MAIL_FLUSH_LEVEL=false turns the level trigger off, and LOG_MAIL_JOURNAL turns the journal on', () => {
+    const options = optionsFromEnv({
+      ...base,
+      LOG_MAIL_FLUSH_LEVEL: 'false',
+      LOG_MAIL_SPOOL_DIR: '/var/spool/app-mail',
+      LOG_MAIL_JOURNAL: 'true',
+    });
+    expect(options).toMatchObject({ flushLevel: false, spoolDir: '/var/spool/app-mail', journal: true });
+  });
+
   test('another prefix', () => {
     const options = optionsFromEnv(
       { APP_MAIL_SMTP_HOST: 'h.example.com', APP_MAIL_FROM: 'a@example.com', APP_MAIL_TO: 'b@example.com' },
