@@ -22,6 +22,7 @@ describe('reading a journal back', () => {
         crash: true,
       }),
       makeEntry('', { level: '' }),
+      makeEntry('meta that could not be serialised', { metaJson: '"[not serialisable: Error: no JSON for you]"' }),
     ];
     const text = header + entries.map((entry, index) => formatRecord(index + 1, entry)).join('');
     const { header: read, entries: back, tornRecords } = parseJournal(text, run);
@@ -61,7 +62,7 @@ describe('reading a journal back', () => {
     ['a stack that is a number', { stack: 1 }],
     ['a line that is null', { line: null }],
     ['a crash flag that is text', { crash: 'yes' }],
-    ['fields that are not a JSON object', { metaJson: '[1,2]' }],
+    ['fields that are neither a JSON object nor the string naming why', { metaJson: '[1,2]' }],
     ['fields that are not JSON', { metaJson: '{"a":' }],
     ['fields that are an object, not text', { metaJson: { a: 1 } }],
   ])('skips a record with %s, and counts it', (_name, change) => {

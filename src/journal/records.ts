@@ -92,9 +92,10 @@ function isOptionalText(value: unknown): value is string | undefined {
   return value === undefined || typeof value === 'string';
 }
 
-function isObjectJson(text: string): boolean {
+function isMetaJson(text: string): boolean {
   try {
-    return isRecord(JSON.parse(text));
+    const value: unknown = JSON.parse(text);
+    return isRecord(value) || typeof value === 'string';
   } catch {
     return false;
   }
@@ -127,8 +128,9 @@ function readEntry(value: Record<string, unknown>): CapturedEntry | undefined {
   if (!isShortText(level) || (timestamp !== undefined && !isShortText(timestamp))) return undefined;
   if (typeof message !== 'string' || !isOptionalText(stack) || !isOptionalText(line)) return undefined;
   if (crash !== undefined && typeof crash !== 'boolean') return undefined;
-  // Rendered as the entry's fields: it must be what the transport wrote there, a JSON object.
-  if (metaJson !== undefined && !(typeof metaJson === 'string' && isObjectJson(metaJson))) return undefined;
+  // Rendered as the entry's fields: it must be what the transport wrote there, a JSON object, or
+  // the JSON string that names why the fields could not be serialised.
+  if (metaJson !== undefined && !(typeof metaJson === 'string' && isMetaJson(metaJson))) return undefined;
   return { level, timestamp, message, metaJson, stack, line, crash: crash === true };
 }
 
