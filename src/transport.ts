@@ -172,6 +172,7 @@ export class BufferedMailTransport extends TransportStream {
     this.outbox = new Outbox({
       journal: journal && {
         append: (entry, urgent) => void journal.append(entry, urgent),
+        markSending: (entries) => journal.markSending(entries),
         retire: (entry) => journal.retire(entry),
         retireAll: (entries) => journal.retireAll(entries),
         close: () => void journal.close(),
@@ -366,7 +367,10 @@ export class BufferedMailTransport extends TransportStream {
     this.recovery = nextTurn()
       .then(() => recoverJournals(dir, { warn, maxJournalBytes: journalOptions?.maxJournalBytes }))
       .then((recovered) => {
-        for (const run of recovered) this.outbox.acceptRecovered([...journal.adopt(run)], formatRecoveryNotice(run));
+        for (const run of recovered) {
+          this.ledger.entriesRecoveredInFlight += run.inFlight;
+          this.outbox.acceptRecovered([...journal.adopt(run)], formatRecoveryNotice(run));
+        }
       })
       .catch((error: unknown) =>
         warn(Object.assign(new Error(`Could not recover journals: ${String(error)}`), { code: 'EJOURNAL' })),

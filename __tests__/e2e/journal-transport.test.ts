@@ -66,4 +66,35 @@ describe('journal: true', () => {
       expect(readdirSync(dir)).toEqual([]);
     },
   );
+
+  test('entries in a mail on its way when the process was killed are counted as ones that may arrive twice', async () => {
+    // A server that takes the mail and never answers: the first batch is in flight when the kill comes.
+    const silent = await startServer({
+      serverOptions: {
+        onData(stream, _session, _callback) {
+          stream.resume();
+        },
+      },
+    });
+    const { child, result } = startFixture('journal-logger.ts', { ...childEnv(silent), WBM_SPOOL: dir }, ['50']);
+    let printed = 0;
+    child.stdout?.on('data', (chunk: Buffer) => {
+      printed += chunk.toString('utf8').split('\n').length - 1;
+      if (printed >= 20) child.kill('SIGKILL');
+    });
+    await result;
+
+    const server = await startServer();
+    const { transport } = recordingTransport(optionsFor(server, { spoolDir: dir, journal: true, capacity: 1_000_000 }));
+    await new Promise((resolve) => setImmediate(resolve));
+    await transport.flush();
+    await transport.close();
+    const notice = bodyLines(server.mails[0]!)[0];
+    expect(notice).toMatch(
+      / 50 of them were in a mail on its way to the server when it ended, and may arrive twice\.$/,
+    );
+    expect(transport.stats()).toMatchObject({ entriesRecoveredInFlight: 50 });
+    expect(transport.stats().entriesRecovered).toBeGreaterThanOrEqual(20 * PER_TURN);
+    expectEveryEntryAccounted(transport);
+  });
 });

@@ -1,4 +1,11 @@
-import { formatAck, formatHeader, formatRecord, JournalFormatError, parseJournal } from '../../src/journal/records';
+import {
+  formatAck,
+  formatHeader,
+  formatRecord,
+  formatSending,
+  JournalFormatError,
+  parseJournal,
+} from '../../src/journal/records';
 import { makeEntry, otherRun, recordLines } from '../helpers/journal-folder';
 
 const run = otherRun(4242);
@@ -127,5 +134,20 @@ describe('reading a journal back', () => {
     ['with a host name that is not one', header.replace('"web-1"', '"web 1\\r\\n"')],
   ])('refuses a file whose first line is %s', (_name, first) => {
     expect(() => parseJournal(first + recordLines(1, 2).join(''), run)).toThrow(JournalFormatError);
+  });
+});
+
+describe('records in a mail on its way', () => {
+  it('are counted among the entries recovered, unless retired after', () => {
+    const text =
+      header +
+      recordLines(1, 4).join('') +
+      formatSending([1, 2, 3]) +
+      formatAck([1]) +
+      formatSending([2, 3]) +
+      recordLines(5, 5).join('');
+    const { entries, inFlight } = parseJournal(text, run);
+    expect(entries.map((entry) => entry.message)).toEqual(['entry 2', 'entry 3', 'entry 4', 'entry 5']);
+    expect(inFlight).toBe(2);
   });
 });

@@ -20,7 +20,7 @@ import { currentUid, errorCode, reasonOf, removeFileSync } from '../spool/files'
 import { prepareFolderSync } from '../spool/folder';
 import { formatCompactingName, formatJournalName } from './names';
 import { checkInteger, journalWarning } from './problems';
-import { formatAck, formatHeader, formatRecord } from './records';
+import { formatAck, formatHeader, formatRecord, formatSending } from './records';
 import type { RecoveredJournal } from './recovery';
 
 /** When a journal forces what it wrote to the disk. */
@@ -95,6 +95,8 @@ interface Held {
   /** In the file: retiring it takes an ack line. */
   written: boolean;
   retired: boolean;
+  /** In a mail on its way to the server. */
+  sending: boolean;
 }
 
 function writeAllSync(fd: number, data: Buffer): void {
@@ -149,6 +151,8 @@ export class Journal {
   private readonly held = new Map<CapturedEntry, Held>();
   private unwritten: Array<{ held: Held; line: string }> = [];
   private retiredWritten: number[] = [];
+  /** Records to mark as in a mail on its way, with the next write. */
+  private sendingMarks: number[] = [];
   private flushQueued = false;
   private closed = false;
   private removed = false;
@@ -214,7 +218,7 @@ export class Journal {
     }
     this.full = false;
     this.nextSeq++;
-    const held: Held = { seq, bytes, written: false, retired: false };
+    const held: Held = { seq, bytes, written: false, retired: false, sending: false };
     this.held.set(entry, held);
     this.heldBytes += bytes;
     this.unwritten.push({ held, line });
@@ -238,6 +242,20 @@ export class Journal {
     this.queueFlush();
   }
 
+  /**
+   * The entries are in a mail about to go to the server: marked at once, so that a run that ends
+   * before their retirement is written knows they may have been delivered.
+   */
+  markSending(entries: Iterable<CapturedEntry>): void {
+    for (const entry of entries) {
+      const held = this.held.get(entry);
+      if (!held || held.sending) continue;
+      held.sending = true;
+      this.sendingMarks.push(held.seq);
+    }
+    if (this.sendingMarks.length > 0) this.flush();
+  }
+
   /** Retires every entry of `entries`. */
   retireAll(entries: Iterable<CapturedEntry>): void {
     for (const entry of entries) this.retire(entry);
@@ -258,6 +276,7 @@ export class Journal {
       const lines: string[] = [];
       for (const { held, line } of this.unwritten) if (!held.retired) lines.push(line);
       if (this.retiredWritten.length > 0) lines.push(formatAck(this.retiredWritten));
+      if (this.sendingMarks.length > 0) lines.push(formatSending(this.sendingMarks));
       if (lines.length === 0) {
         this.unwritten = [];
         return;
@@ -412,6 +431,7 @@ export class Journal {
     }
     this.unwritten = [];
     this.retiredWritten = [];
+    this.sendingMarks = [];
     this.writeFailing = false;
   }
 
@@ -427,6 +447,7 @@ export class Journal {
       if (this.fsync === 'turn') fdatasyncSync(fd);
     }
     this.retiredWritten = [];
+    this.sendingMarks = [];
     this.writeFailing = false;
   }
 
@@ -439,7 +460,12 @@ export class Journal {
     if (file === undefined || this.fd === undefined) return;
     const temporary = join(this.dir, formatCompactingName(this.run, this.instance, randomBytes(8).toString('hex')));
     const lines = [this.header];
-    for (const [entry, held] of this.held) lines.push(formatRecord(held.seq, entry));
+    const sending: number[] = [];
+    for (const [entry, held] of this.held) {
+      lines.push(formatRecord(held.seq, entry));
+      if (held.sending) sending.push(held.seq);
+    }
+    if (sending.length > 0) lines.push(formatSending(sending));
     const data = Buffer.from(lines.join(''));
     let fd: number | undefined;
     try {

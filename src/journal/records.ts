@@ -21,6 +21,8 @@ export interface JournalContent {
   readonly entries: CapturedEntry[];
   /** Lines skipped: cut short by the end of the process, not JSON, or not of the expected shape. */
   readonly tornRecords: number;
+  /** Of `entries`, those in a mail on its way to the server when the run ended: they may arrive twice. */
+  readonly inFlight: number;
 }
 
 /** Why a file is not a journal at all (as opposed to a journal with some damaged lines). */
@@ -66,6 +68,18 @@ export function formatRecord(seq: number, entry: CapturedEntry): string {
  * of a hundred entries costs one short line.
  */
 export function formatAck(seqs: readonly number[]): string {
+  return `${JSON.stringify({ ack: toRanges(seqs) })}\n`;
+}
+
+/**
+ * The line that marks records as being in a mail on its way to the server, newline included: if
+ * the run ends before their retirement is written, they may have been delivered, and may arrive twice.
+ */
+export function formatSending(seqs: readonly number[]): string {
+  return `${JSON.stringify({ sending: toRanges(seqs) })}\n`;
+}
+
+function toRanges(seqs: readonly number[]): Array<[number, number]> {
   const sorted = [...seqs].sort((a, b) => a - b);
   const ranges: Array<[number, number]> = [];
   for (const seq of sorted) {
@@ -73,7 +87,7 @@ export function formatAck(seqs: readonly number[]): string {
     if (last && seq <= last[1] + 1) last[1] = Math.max(last[1], seq);
     else ranges.push([seq, seq]);
   }
-  return `${JSON.stringify({ ack: ranges })}\n`;
+  return ranges;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -161,6 +175,7 @@ export function parseJournal(text: string, owner: SpoolRun): JournalContent {
   const header = parseHeader(first, owner);
   const records: Array<{ seq: number; entry: CapturedEntry }> = [];
   const retired: Array<[number, number]> = [];
+  const sending: Array<[number, number]> = [];
   let lastSeq = 0;
   for (const line of rest) {
     let value: unknown;
@@ -180,6 +195,12 @@ export function parseJournal(text: string, owner: SpoolRun): JournalContent {
       else tornRecords++;
       continue;
     }
+    if ('sending' in value) {
+      const ranges = readRanges(value.sending);
+      if (ranges) sending.push(...ranges);
+      else tornRecords++;
+      continue;
+    }
     const entry = readEntry(value);
     if (!entry || !isSequence(value.seq) || value.seq <= lastSeq) {
       tornRecords++;
@@ -190,12 +211,25 @@ export function parseJournal(text: string, owner: SpoolRun): JournalContent {
   }
   retired.sort((a, b) => a[0] - b[0]);
   const entries: CapturedEntry[] = [];
+  let inFlight = 0;
   let range = 0;
+  let sendingRange = 0;
+  // A mail sent again marks its records again: the ranges are joined where they overlap.
+  sending.sort((a, b) => a[0] - b[0]);
+  const marks: Array<[number, number]> = [];
+  for (const [from, to] of sending) {
+    const last = marks[marks.length - 1];
+    if (last && from <= last[1] + 1) last[1] = Math.max(last[1], to);
+    else marks.push([from, to]);
+  }
   for (const { seq, entry } of records) {
     while (range < retired.length && retired[range]![1] < seq) range++;
     const current = retired[range];
     if (current && current[0] <= seq) continue;
     entries.push(entry);
+    while (sendingRange < marks.length && marks[sendingRange]![1] < seq) sendingRange++;
+    const marked = marks[sendingRange];
+    if (marked && marked[0] <= seq) inFlight++;
   }
-  return { header, entries, tornRecords };
+  return { header, entries, tornRecords, inFlight };
 }

@@ -26,6 +26,8 @@ export interface RecoveredJournal {
   readonly lastTimestamp: string | undefined;
   /** Lines of the journal skipped as cut short or damaged. */
   readonly tornRecords: number;
+  /** Of `entries`, those in a mail on its way to the server when the run ended: they may arrive twice. */
+  readonly inFlight: number;
   /** The claimed file; `Journal.adopt` removes it once the entries are safe in this run's journal. */
   readonly file: string;
 }
@@ -205,7 +207,7 @@ class Recovery {
       return undefined;
     }
     try {
-      const { header, entries, tornRecords } = parseJournal(text, owner);
+      const { header, entries, tornRecords, inFlight } = parseJournal(text, owner);
       let lastTimestamp: string | undefined;
       for (let index = entries.length - 1; index >= 0 && lastTimestamp === undefined; index--) {
         lastTimestamp = entries[index]?.timestamp;
@@ -218,6 +220,7 @@ class Recovery {
         count: entries.length,
         lastTimestamp,
         tornRecords,
+        inFlight,
         file,
       };
     } catch (error) {
@@ -258,5 +261,9 @@ export function formatRecoveryNotice(recovered: RecoveredJournal): string {
     recovered.tornRecords > 0
       ? ` ${recovered.tornRecords} damaged ${recovered.tornRecords === 1 ? 'line' : 'lines'} of its journal ${recovered.tornRecords === 1 ? 'was' : 'were'} skipped.`
       : '';
-  return `[winston-buffered-mail] The previous run on ${recovered.host} (pid ${recovered.pid}, started ${when}) ended without shutting down; ${entryCount(recovered.count)} recovered${last}.${torn}`;
+  const inFlight =
+    recovered.inFlight > 0
+      ? ` ${recovered.inFlight} of them ${recovered.inFlight === 1 ? 'was' : 'were'} in a mail on its way to the server when it ended, and may arrive twice.`
+      : '';
+  return `[winston-buffered-mail] The previous run on ${recovered.host} (pid ${recovered.pid}, started ${when}) ended without shutting down; ${entryCount(recovered.count)} recovered${last}.${inFlight}${torn}`;
 }

@@ -7,6 +7,11 @@ export interface TransportStats {
    * then on they are counted like the entries logged here.
    */
   entriesRecovered: number;
+  /**
+   * Of those, the entries that were in a mail on its way to the server when that run ended: they
+   * may have been delivered then, and arrive twice.
+   */
+  entriesRecoveredInFlight: number;
   /** Entries in mails the server accepted. */
   entriesMailed: number;
   /** Mails the server accepted, spooled mails of earlier runs included. */
@@ -74,6 +79,7 @@ export class Ledger {
   private entriesFromSpool = 0;
   entriesContextDiscarded = 0;
   entriesRecovered = 0;
+  entriesRecoveredInFlight = 0;
   /** Dropped entries that no delivered mail has announced yet. */
   private unannounced = emptyDropSummary();
   /** Drops since the last delivered mail: one warning per episode. */
@@ -133,6 +139,7 @@ export class Ledger {
     return {
       entriesLogged: this.entriesLogged,
       entriesRecovered: this.entriesRecovered,
+      entriesRecoveredInFlight: this.entriesRecoveredInFlight,
       entriesMailed: this.entriesMailed,
       mailsSent: this.mailsSent,
       retries: this.retries,

@@ -606,6 +606,7 @@ export class Outbox {
       let failure: unknown;
       let failed = false;
       try {
+        if (this.options.journal && !job.spooled) this.options.journal.markSending(this.partEntries(job));
         info = await mailer.send(this.options.toMessage(part), part.transferEncodings);
       } catch (error) {
         failed = true;
@@ -622,7 +623,7 @@ export class Outbox {
         job.drops = undefined;
         this.release(job, part.count);
         this.ledger.mailed(part.count, job.spooled !== undefined);
-        this.retireSent(job, part.count);
+        this.retireSent(job);
         if (job.partsSent >= job.rendered.parts.length) this.complete(job);
         // Told last: the outcome is recorded whatever a listener does.
         reporter.mailSent(part.count, typeof info?.messageId === 'string' ? info.messageId : undefined);
@@ -762,16 +763,17 @@ export class Outbox {
   }
 
   /** The entries of the part just delivered have their outcome: the journal may forget them. */
-  private retireSent(job: Job, count: number): void {
-    const { journal } = this.options;
+  private retireSent(job: Job): void {
+    this.options.journal?.retireAll(this.partEntries(job, job.partsSent - 1));
+  }
+
+  /** The entries of the job's part `index`, the one being sent by default. */
+  private partEntries(job: Job, index = job.partsSent): CapturedEntry[] {
     const rendered = job.rendered;
-    if (!journal || !rendered) return;
+    if (!rendered) return [];
     let offset = 0;
-    for (let index = 0; index < job.partsSent - 1; index++) offset += rendered.parts[index]?.count ?? 0;
-    for (let index = offset; index < offset + count; index++) {
-      const entry = rendered.entries[index];
-      if (entry !== undefined) journal.retire(entry);
-    }
+    for (let part = 0; part < index; part++) offset += rendered.parts[part]?.count ?? 0;
+    return rendered.entries.slice(offset, offset + (rendered.parts[index]?.count ?? 0));
   }
 
   private complete(job: Job): void {

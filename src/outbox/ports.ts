@@ -73,6 +73,8 @@ export type RenderMailsNow = (entries: readonly CapturedEntry[], notices: readon
 export interface OutboxJournal {
   /** Writes the entry within this turn; at once when `urgent`. */
   append(entry: CapturedEntry, urgent: boolean): void;
+  /** The entries are in a mail about to go to the server: if the run ends now, they may arrive twice. */
+  markSending(entries: Iterable<CapturedEntry>): void;
   /** The entry has its outcome: it is not recovered any more. */
   retire(entry: CapturedEntry): void;
   retireAll(entries: Iterable<CapturedEntry>): void;
