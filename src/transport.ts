@@ -8,9 +8,10 @@ import TransportStream = require('winston-transport');
 import { nextTurn, systemClock } from './clock';
 import { unwatchExit, watchExit, type ExitAware } from './exit-hook';
 import type { RedactionError } from './capture/redact';
-import { redactedFormat } from './capture/redacted-format';
+import { FORMATTED, redactedFormat } from './capture/redacted-format';
 import type { CapturedEntry } from './entry';
 import { defaultLineFormat } from './render';
+import { readLevel, unreadableEntryLine } from './render/line';
 import { ContextSource } from './render/context';
 import { resolveFingerprint } from './render/fingerprint';
 import { rankLevel } from './render/severity';
@@ -63,7 +64,7 @@ export interface DeliveryWarning extends SmtpError {
   count: number;
 }
 
-const MESSAGE = Symbol.for('message');
+const LEVEL = Symbol.for('level');
 
 function isError(value: LogEntry): value is Error & LogEntry {
   // The tag check, for errors of another realm, runs only for what has a stack: it is not free.
@@ -75,6 +76,19 @@ function isError(value: LogEntry): value is Error & LogEntry {
 
 function errorAsEntry(error: Error & LogEntry): LogEntry {
   return { ...error, message: error.message, stack: error.stack };
+}
+
+/**
+ * What the base class is given to format: an Error as an entry that keeps its message and stack;
+ * never throws, even for an Error whose `stack` getter throws (a failing `prepareStackTrace`).
+ */
+function entryOf(info: LogEntry): LogEntry {
+  try {
+    return isError(info) ? errorAsEntry(info) : info;
+  } catch (error) {
+    const level = readLevel(info) || 'error';
+    return { level, message: unreadableEntryLine(error), [LEVEL]: level };
+  }
 }
 
 /** What the mail layer's errors mean for the outbox. */
@@ -245,22 +259,21 @@ export class BufferedMailTransport extends TransportStream {
   // `logger.error(new Error('x'))` hands winston the Error itself; its message and stack are not
   // enumerable, so the copy the base class makes before the format would lose them.
   override _write(info: LogEntry, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    super._write(isError(info) ? errorAsEntry(info) : info, encoding, callback);
+    super._write(entryOf(info), encoding, callback);
   }
 
   override _writev(
     chunks: Array<{ chunk: LogEntry; encoding: BufferEncoding }>,
     callback: (error?: Error | null) => void,
   ): void {
-    const entries = chunks.map((write) =>
-      isError(write.chunk) ? { ...write, chunk: errorAsEntry(write.chunk) } : write,
-    );
+    const entries = chunks.map((write) => ({ ...write, chunk: entryOf(write.chunk) }));
     super._writev?.(entries, callback);
   }
 
   override log(info: LogEntry, next: () => void): void {
-    // winston's `exceptionHandlers` hand entries to log() directly, without the transport's format.
-    const entry = typeof info[MESSAGE] === 'string' || !this.format ? info : this.applyFormat(info);
+    // winston's `exceptionHandlers` hand entries to log() directly, without the transport's format
+    // (and its redaction), though with the logger's line.
+    const entry = info[FORMATTED] === true || !this.format ? info : this.applyFormat(info);
     this.outbox.accept(captureEntry(entry));
     // Entries may arrive after close(), or after the transport was removed and added again.
     if (!this.watchingExit) this.startWatchingExit();

@@ -102,3 +102,28 @@ describe('maxMailBytes holds on the mail as sent', () => {
     expectEveryEntryAccounted(transport.stats());
   });
 });
+
+describe('an Error whose stack cannot be read', () => {
+  test('is mailed as a placeholder; logger.error() does not throw, and the entries after it are delivered', async () => {
+    const server = await startServer();
+    const { transport, warnings } = recordingTransport(optionsFor(server, { flushLevel: false }));
+    const logger = winston.createLogger({ transports: [transport] });
+    const error = new Error('no stack for you');
+    Object.defineProperty(error, 'stack', {
+      get() {
+        throw new Error('prepareStackTrace failed');
+      },
+    });
+    expect(() => logger.error(error)).not.toThrow();
+    for (const index of [1, 2, 3]) logger.info(`after ${index}`);
+    await transport.flush();
+    expect(warnings).toEqual([]);
+    const lines = bodyLines(server.mails[0]!).map(text);
+    expect(lines).toEqual([
+      '[entry could not be rendered: Error: prepareStackTrace failed]',
+      'after 1',
+      'after 2',
+      'after 3',
+    ]);
+  });
+});

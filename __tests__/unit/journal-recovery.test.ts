@@ -144,6 +144,19 @@ describe('recovering the journals of runs that ended', () => {
     expect(basename(file)).toBe(formatJournalName(dead, 1));
     journal.close();
   });
+
+  it('removes that file once every entry it kept has its outcome, so that no later start mails them again', async () => {
+    folder.plant(otherRun(DEAD_PID), recordLines(1, 20));
+    const [recovered] = await recover();
+    const journal = folder.open({ maxJournalBytes: 1024 });
+    const entries = journal.adopt(recovered!);
+    journal.retireAll(entries.slice(0, 19));
+    expect(existsSync(recovered!.file)).toBe(true);
+    journal.retire(entries[19]!);
+    expect(existsSync(recovered!.file)).toBe(false);
+    expect(journal.close()).toBe(true);
+    expect(await recover()).toEqual([]);
+  });
 });
 
 describe('recovering from a hostile folder', () => {

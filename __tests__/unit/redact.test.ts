@@ -581,3 +581,32 @@ describe('resolveRedaction validation', () => {
     );
   });
 });
+
+describe('names that end with a secret word, with the default keys', () => {
+  test.each([
+    'newPassword',
+    'db_password',
+    'AWS_SECRET_ACCESS_KEY',
+    'apiSecret',
+    'x-access-token',
+    'secretKey',
+    'csrfToken',
+  ])('%s is redacted', (key) => {
+    expect(redact({ [key]: 'the-value' })[key]).toBe('[redacted]');
+  });
+
+  test.each(['tokenCount', 'maxTokens', 'secretary', 'passengerCount', 'cookieConsent'])('%s is kept', (key) => {
+    expect(redact({ [key]: 'the-value' })[key]).toBe('the-value');
+  });
+
+  test('with replaceDefaults, only the keys given count', () => {
+    const only = resolveRedaction({ keys: ['pin'], replaceDefaults: true });
+    expect(redact({ dbPassword: 'x', pin: '1234' }, only)).toMatchObject({ dbPassword: 'x', pin: '[redacted]' });
+  });
+});
+
+test('a plain object whose own toJSON returns its secrets shows them redacted', () => {
+  const password = 'closure-held';
+  const result = redact({ data: { toJSON: () => ({ password, user: 'ada' }) } });
+  expect(JSON.stringify(result.data)).toBe('{"password":"[redacted]","user":"ada"}');
+});

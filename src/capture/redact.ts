@@ -37,6 +37,25 @@ export const DEFAULT_REDACTED_KEYS: readonly string[] = Object.freeze([
 ]);
 
 /**
+ * With the default keys, a key whose name ends with one of these (compared as the keys are) is
+ * secret too: `newPassword`, `db_password`, `AWS_SECRET_ACCESS_KEY`, `apiSecret`, `x-access-token`.
+ */
+const DEFAULT_SECRET_ENDINGS: readonly string[] = Object.freeze([
+  'password',
+  'passwd',
+  'passphrase',
+  'secret',
+  'secretkey',
+  'accesskey',
+  'privatekey',
+  'apikey',
+  'token',
+  'credentials',
+  'authorization',
+  'cookie',
+]);
+
+/**
  * Decides the value of one property of a logged entry: called for each property at any depth, not
  * for `level`, after the key rules and before the patterns. Return `value` itself to keep it (an
  * object is then searched further), or what to show instead; `undefined` leaves the property out
@@ -237,6 +256,8 @@ interface CompiledPattern {
 
 interface CompiledRules {
   readonly names: ReadonlySet<string>;
+  /** Endings of normalised key names that make a key secret too (`dbPassword`, `apiSecret`). */
+  readonly suffixes: readonly string[];
   readonly paths: ReadonlyArray<readonly string[]>;
   readonly patterns: readonly CompiledPattern[];
   readonly censor: string;
@@ -299,6 +320,7 @@ class RuleRedaction implements Redaction {
   /** The length of the shortest JSON pair `#jsonPairs` can match, `"pwd":1`. */
   readonly #shortestPair: number;
   readonly #secretNames = new Map<string, boolean>();
+  readonly #suffixes: readonly string[];
   /** A bit for each letter a to z that a name starts with. */
   readonly #firstLetters: number;
   readonly #normalisedKeys = new Map<string, string>();
@@ -306,6 +328,7 @@ class RuleRedaction implements Redaction {
 
   constructor(rules: CompiledRules) {
     this.#names = rules.names;
+    this.#suffixes = rules.suffixes;
     this.#paths = rules.paths;
     this.#rootPaths = Object.freeze(rules.paths.map((_path, index) => index * MAX_PATH_SEGMENTS));
     this.#patterns = rules.patterns;
@@ -440,12 +463,20 @@ class RuleRedaction implements Redaction {
   }
 
   #isSecretName(key: string): boolean {
-    // Most keys are rejected by their first letter, before any lookup.
+    // Most keys are rejected by their first letter, before any lookup, when no ending counts.
     const first = key.charCodeAt(0) | 0x20;
-    if (first >= 0x61 && first <= 0x7a && (this.#firstLetters & (1 << (first - 0x61))) === 0) return false;
+    if (
+      this.#suffixes.length === 0 &&
+      first >= 0x61 &&
+      first <= 0x7a &&
+      (this.#firstLetters & (1 << (first - 0x61))) === 0
+    ) {
+      return false;
+    }
     let secret = this.#secretNames.get(key);
     if (secret === undefined) {
-      secret = this.#names.has(normaliseKey(key));
+      const normalised = normaliseKey(key);
+      secret = this.#names.has(normalised) || this.#suffixes.some((suffix) => normalised.endsWith(suffix));
       if (this.#secretNames.size < MAX_CACHED_KEYS && key.length <= MAX_KEY_CHARS) this.#secretNames.set(key, secret);
     }
     return secret;
@@ -518,9 +549,12 @@ class RuleRedaction implements Redaction {
     try {
       if (Array.isArray(value)) return this.#redactArray(value as unknown[], depth, open, walk);
       const prototype = Object.getPrototypeOf(value) as unknown;
-      // Plain objects first, the usual meta, with no more checks. Their own `toJSON`, if any, is
-      // copied with them and so runs on the redacted copy.
-      if (prototype === Object.prototype || prototype === null) {
+      // Plain objects first, the usual meta, with no more checks; but one with a `toJSON` of its
+      // own shows what that returns, which a closure may hold apart from the object's fields.
+      if (
+        (prototype === Object.prototype || prototype === null) &&
+        typeof (value as { toJSON?: unknown }).toJSON !== 'function'
+      ) {
         return this.#redactPlainObject(value as Record<string, unknown>, depth, open, walk);
       }
       if (value instanceof Error || types.isNativeError(value)) return this.#redactError(value, depth, open, walk);
@@ -884,6 +918,7 @@ function resolveRules(name: string, rules: Record<string, unknown>): Redaction {
   }
   return new RuleRedaction({
     names: new Set(allNames),
+    suffixes: replaceDefaults ? [] : DEFAULT_SECRET_ENDINGS,
     paths,
     patterns,
     censor,

@@ -7,7 +7,7 @@ const SPLAT = Symbol.for('splat');
 /**
  * The transport's format, run on a copy of each entry from which `redaction` has removed the
  * secrets, so that the line and everything made from it never hold them. `remakesLine`: the
- * format writes the line itself, whatever the entry held.
+ * format writes the line itself, whatever the entry held. What it makes is marked `FORMATTED`.
  */
 export function redactedFormat(
   redaction: Redaction,
@@ -15,10 +15,10 @@ export function redactedFormat(
   onError: RedactionErrorListener,
   { remakesLine }: { remakesLine: boolean },
 ): Format {
-  if (!redaction.enabled) return inner;
   return {
     options: inner.options,
     transform: (info: TransformableInfo, options?: unknown) => {
+      if (!redaction.enabled) return markFormatted(inner.transform(info, options ?? inner.options));
       // A line the logger's own format made (winston's default makes JSON) is made again by
       // `inner`, which reads neither it nor the splat (the arguments winston already merged into
       // the entry): searching them for secrets would cost every entry for nothing. Assigned, not
@@ -27,7 +27,18 @@ export function redactedFormat(
         info[MESSAGE] = undefined;
         info[SPLAT] = undefined;
       }
-      return inner.transform(redaction.redactEntry(info, onError), options ?? inner.options);
+      return markFormatted(inner.transform(redaction.redactEntry(info, onError), options ?? inner.options));
     },
   };
+}
+
+/**
+ * Set on what the transport's format made: winston's exception and rejection handlers hand entries
+ * to the transport without it, and those must go through it too, redaction included.
+ */
+export const FORMATTED = Symbol('winston-buffered-mail.formatted');
+
+function markFormatted(info: TransformableInfo | boolean): TransformableInfo | boolean {
+  if (typeof info === 'object') info[FORMATTED] = true;
+  return info;
 }

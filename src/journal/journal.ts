@@ -151,6 +151,8 @@ export class Journal {
   private readonly held = new Map<CapturedEntry, Held>();
   private unwritten: Array<{ held: Held; line: string }> = [];
   private retiredWritten: number[] = [];
+  /** Recovered entries this journal could not hold, and the file of an earlier run that still does. */
+  private readonly keptInRecovered = new Map<CapturedEntry, { readonly file: string; left: number }>();
   /** Records to mark as in a mail on its way, with the next write. */
   private sendingMarks: number[] = [];
   private flushQueued = false;
@@ -233,6 +235,11 @@ export class Journal {
    * not recover it. Entries the journal does not hold are ignored.
    */
   retire(entry: CapturedEntry): void {
+    const kept = this.keptInRecovered.get(entry);
+    if (kept) {
+      this.keptInRecovered.delete(entry);
+      if (--kept.left === 0) this.removeRecovered(kept.file);
+    }
     const held = this.held.get(entry);
     if (!held) return;
     this.held.delete(entry);
@@ -303,22 +310,30 @@ export class Journal {
    * entries, to be handed to the outbox; the old file stays when they could not all be journaled.
    */
   adopt(recovered: RecoveredJournal): readonly CapturedEntry[] {
-    let all = true;
-    for (const entry of recovered.entries) if (this.append(entry) === undefined) all = false;
+    const outside: CapturedEntry[] = [];
+    for (const entry of recovered.entries) if (this.append(entry) === undefined) outside.push(entry);
     this.flush();
-    if (all && this.unwritten.length === 0) {
-      try {
-        removeFileSync(recovered.file);
-      } catch (error) {
-        this.warn(
-          journalWarning(
-            `Could not remove the recovered journal ${JSON.stringify(basename(recovered.file))} from \`spoolDir\` ${this.dir}; the next start may recover its entries again: ${reasonOf(error)}`,
-            error,
-          ),
-        );
-      }
+    if (outside.length === 0 && this.unwritten.length === 0) {
+      this.removeRecovered(recovered.file);
+    } else {
+      // The old file keeps them until they have their outcome; then it goes too.
+      const kept = { file: recovered.file, left: outside.length };
+      for (const entry of outside) this.keptInRecovered.set(entry, kept);
     }
     return recovered.entries;
+  }
+
+  private removeRecovered(file: string): void {
+    try {
+      removeFileSync(file);
+    } catch (error) {
+      this.warn(
+        journalWarning(
+          `Could not remove the recovered journal ${JSON.stringify(basename(file))} from \`spoolDir\` ${this.dir}; the next start may recover its entries again: ${reasonOf(error)}`,
+          error,
+        ),
+      );
+    }
   }
 
   /**
