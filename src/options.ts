@@ -23,7 +23,7 @@ export interface JournalOptions {
   /**
    * The most the journal holds for entries not yet retired, in bytes; entries beyond are mailed
    * from memory without the journal's protection, counted in `stats().entriesNotJournaled`.
-   * @default 67108864 (64 MiB)
+   * @default 16777216 (16 MiB; recovering a full journal at start holds the event loop for about a second)
    */
   maxJournalBytes?: number;
 }
@@ -524,7 +524,7 @@ export interface ResolvedOptions {
 export { DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_MAIL_BYTES };
 export const DEFAULT_CAPACITY = 100;
 export const DEFAULT_FLUSH_LEVEL = 'error';
-export const DEFAULT_MAX_JOURNAL_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_MAX_JOURNAL_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_RENOTIFY_DELAY_MS = 5 * 60 * 1000;
 export const DEFAULT_RENOTIFY_MAX_DELAY_MS = 4 * 60 * 60 * 1000;
 // Room for the headers, the MIME structure and the notices of a mail.

@@ -576,3 +576,15 @@ describe('re-notification', () => {
     second.accept();
   });
 });
+
+test('entries recovered from a journal are held within maxBufferedBytes like any others, the oldest dropped and counted', async () => {
+  const { outbox, stats } = scriptedOutbox({ maxBufferedBytes: 64 * 1024 });
+  const recovered = Array.from({ length: 1000 }, (_, index) => entry(`recovered ${index} ${'x'.repeat(100)}`));
+  outbox.acceptRecovered(recovered, '[winston-buffered-mail] The previous run ended without shutting down.');
+  const held = stats();
+  expect(held.entriesRecovered).toBe(1000);
+  expect(held.entriesDropped).toBeGreaterThan(0);
+  expect(held.bytesPending).toBeLessThanOrEqual(64 * 1024);
+  expectEveryEntryAccounted(held);
+  await Promise.resolve();
+});

@@ -39,7 +39,7 @@ export interface JournalFileOptions {
   /**
    * The largest the journal file may grow, in bytes; entries that would not fit are not
    * journaled (they are still mailed) and counted in `entriesNotJournaled`.
-   * @default 67108864 (64 MiB)
+   * @default 16777216 (16 MiB)
    */
   maxJournalBytes?: number;
   /**
@@ -68,8 +68,8 @@ export interface JournalStats {
   compactions: number;
 }
 
-/** The default `maxJournalBytes`, in bytes: 64 MiB. */
-export const DEFAULT_MAX_JOURNAL_BYTES = 64 * 1024 * 1024;
+/** The default `maxJournalBytes`, in bytes: 16 MiB. */
+export const DEFAULT_MAX_JOURNAL_BYTES = 16 * 1024 * 1024;
 
 // Below this size a rewrite saves too little to be worth it: replacing a file costs about a
 // millisecond whatever its size (the old inode is freed when its descriptor closes). Above, the

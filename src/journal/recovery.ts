@@ -38,7 +38,7 @@ export interface RecoverOptions {
   warn(error: Error & { code?: string }): void;
   /**
    * The largest journal read, in bytes; a larger one is set aside unread (renamed `.rejected`).
-   * @default 67108864 (64 MiB)
+   * @default 16777216 (16 MiB)
    */
   maxJournalBytes?: number;
   /**

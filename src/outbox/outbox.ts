@@ -238,10 +238,34 @@ export class Outbox {
   acceptRecovered(entries: CapturedEntry[], notice: string): void {
     if (entries.length === 0) return;
     this.ledger.entriesRecovered += entries.length;
-    for (const entry of entries) this.bufferBytes += estimateEntryBytes(entry);
+    // Held like any others: beyond the bounds, the oldest drop, counted. Before they are queued,
+    // since the mail they make goes at once and nothing is dropped from a mail on its way.
+    const { maxBufferedBytes, maxBufferedEntries } = this.options;
+    let bytes = 0;
+    for (const entry of entries) bytes += estimateEntryBytes(entry);
+    const roomBytes = maxBufferedBytes - this.pendingBytes;
+    const roomEntries = maxBufferedEntries === undefined ? Infinity : maxBufferedEntries - this.pendingEntries;
+    const dropped = emptyDropSummary();
+    const overBytes = bytes > roomBytes;
+    let start = 0;
+    while (start < entries.length && (bytes > roomBytes || entries.length - start > roomEntries)) {
+      const entry = entries[start++]!;
+      bytes -= estimateEntryBytes(entry);
+      dropped.count++;
+      dropped.first ??= entry.timestamp;
+      dropped.last = entry.timestamp ?? dropped.last;
+      this.options.journal?.retire(entry);
+    }
+    if (dropped.count > 0) {
+      this.dropLimit = overBytes ? 'maxBufferedBytes' : 'maxBufferedEntries';
+      if (this.ledger.dropped(dropped)) this.reportDrops();
+    }
+    const kept = start === 0 ? entries : entries.slice(start);
+    if (kept.length === 0) return;
+    this.bufferBytes += bytes;
     this.enqueue(
-      entries,
-      entries.some((entry) => entry.crash),
+      kept,
+      kept.some((entry) => entry.crash),
       notice,
     );
   }
