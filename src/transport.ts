@@ -226,7 +226,6 @@ export class BufferedMailTransport extends TransportStream {
         policy: new Renotify(settings.renotify),
         fingerprint: this.fingerprint,
       },
-      isCrash: (entry) => entry.crash,
       retry: settings.retry,
       rateLimit: settings.rateLimit,
       maxBufferedBytes: settings.maxBufferedBytes,

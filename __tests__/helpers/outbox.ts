@@ -200,7 +200,6 @@ export function scriptedOutbox(overrides: Partial<OutboxOptions> & { perMail?: n
     mode: 'batch',
     flushIntervalMs: undefined,
     isTrigger: (item) => item.crash,
-    isCrash: (item) => item.crash,
     retry: { attempts: 3, minDelayMs: 1000, maxDelayMs: 8000 },
     rateLimit: undefined,
     maxBufferedBytes: 64 * 1024 * 1024,

@@ -267,8 +267,8 @@ describe('the bound', () => {
     journal.close();
   });
 
-  it('is 64 MiB by default, and refuses a bound too small for a record', () => {
-    expect(DEFAULT_MAX_JOURNAL_BYTES).toBe(64 * 1024 * 1024);
+  it('is 16 MiB by default, and refuses a bound too small for a record', () => {
+    expect(DEFAULT_MAX_JOURNAL_BYTES).toBe(16 * 1024 * 1024);
     expect(() => folder.open({ maxJournalBytes: 100 })).toThrow(
       'Expected `journal.maxJournalBytes` to be an integer of at least 1024, got `100` (number)',
     );

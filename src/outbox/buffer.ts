@@ -89,13 +89,14 @@ export class BatchBuffer<T> {
   /**
    * Adds an entry that arrived at `now`; returns the batch when this entry made one due. A repeat
    * held back for re-notification (`repeatDueAt` given) triggers nothing and does not count towards
-   * `capacity`: it makes the batch due at `repeatDueAt` at the latest.
+   * `capacity`: it makes the batch due at `repeatDueAt` at the latest. `trigger`: the policy's
+   * `isTrigger`, when the caller has already asked it.
    */
-  push(entry: T, now: number, repeatDueAt?: number): T[] | undefined {
+  push(entry: T, now: number, repeatDueAt?: number, trigger = this.policy.isTrigger(entry)): T[] | undefined {
     if (this.ring) {
       const forgotten = this.ring.push(entry);
       if (forgotten !== undefined) this.policy.onDiscard(forgotten);
-      return this.policy.isTrigger(entry) ? this.ring.drain() : undefined;
+      return trigger ? this.ring.drain() : undefined;
     }
     if (this.entries.length === 0) this.oldestAt = now;
     this.entries.push(entry);
@@ -104,9 +105,7 @@ export class BatchBuffer<T> {
       if (this.repeatsDueAt === undefined || repeatDueAt < this.repeatsDueAt) this.repeatsDueAt = repeatDueAt;
       return undefined;
     }
-    return this.entries.length - this.repeats >= this.policy.capacity || this.policy.isTrigger(entry)
-      ? this.drain()
-      : undefined;
+    return this.entries.length - this.repeats >= this.policy.capacity || trigger ? this.drain() : undefined;
   }
 
   /** The waiting entries when the interval has run out at `now`. */

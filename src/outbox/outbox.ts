@@ -70,8 +70,6 @@ export interface OutboxOptions {
   renotify?: { policy: Renotify; fingerprint: (entry: CapturedEntry) => string } | undefined;
   /** Where accepted entries are written before they can be lost, and retired once they have an outcome. */
   journal?: OutboxJournal | undefined;
-  /** Whether an entry reports a crash: it goes before anything waits. */
-  isCrash: (entry: CapturedEntry) => boolean;
   retry: Readonly<Required<RetryOptions>>;
   rateLimit: Readonly<RateLimitOptions> | undefined;
   maxBufferedBytes: number;
@@ -212,14 +210,15 @@ export class Outbox {
     this.bufferBytes += estimateEntryBytes(entry);
     const timed = this.options.flushIntervalMs !== undefined;
     const wasEmpty = timed && this.buffer.size === 0;
-    const repeatDueAt = this.repeatDueAt(entry);
-    const dueBefore = this.buffer.dueAt;
+    const trigger = this.options.isTrigger(entry);
+    const repeatDueAt = trigger ? this.repeatDueAt(entry) : undefined;
+    const dueBefore = repeatDueAt === undefined ? undefined : this.buffer.dueAt;
     // The time matters only to the interval, and only for the first entry of a batch.
-    const batch = this.buffer.push(entry, wasEmpty ? this.options.clock.now() : 0, repeatDueAt);
+    const batch = this.buffer.push(entry, wasEmpty ? this.options.clock.now() : 0, repeatDueAt, trigger);
     if (batch) {
       this.stopIntervalTimer();
-      this.enqueue(batch, this.options.isCrash(entry));
-    } else if (wasEmpty || this.buffer.dueAt !== dueBefore) {
+      this.enqueue(batch, entry.crash);
+    } else if (wasEmpty || (repeatDueAt !== undefined && this.buffer.dueAt !== dueBefore)) {
       this.startIntervalTimer();
     }
     const { maxBufferedBytes, maxBufferedEntries } = this.options;
@@ -271,12 +270,12 @@ export class Outbox {
   }
 
   /**
-   * When `entry` is a repeat of a problem that mailed a moment ago, the latest time its batch is
+   * When `entry`, a trigger entry, is a repeat of a problem that mailed a moment ago, the latest time its batch is
    * due; undefined for any other entry. Crash entries always mail at once.
    */
   private repeatDueAt(entry: CapturedEntry): number | undefined {
     const { renotify } = this.options;
-    if (renotify === undefined || this.options.mode !== 'batch' || entry.crash || !this.options.isTrigger(entry)) {
+    if (renotify === undefined || this.options.mode !== 'batch' || entry.crash) {
       return undefined;
     }
     const decision = renotify.policy.offer(renotify.fingerprint(entry), this.options.clock.now());

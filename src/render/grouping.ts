@@ -141,6 +141,31 @@ class GroupTally implements EntryGroup {
   }
 }
 
+// Kinds remembered per batch: beyond, the rest are computed each time.
+const MAX_CACHED_KINDS = 1024;
+
+/**
+ * The default fingerprint, remembered for each level and message within a batch: a batch usually
+ * repeats a few messages many times, and normalising one costs a few microseconds.
+ */
+function cachedDefaultFingerprint(): (entry: CapturedEntry) => string {
+  const byLevel = new Map<string, Map<string, string>>();
+  let cached = 0;
+  return (entry) => {
+    if (entry.stack !== undefined) return defaultFingerprint(entry);
+    let byMessage = byLevel.get(entry.level);
+    const known = byMessage?.get(entry.message);
+    if (known !== undefined) return known;
+    const key = defaultFingerprint(entry);
+    if (cached < MAX_CACHED_KINDS) {
+      if (byMessage === undefined) byLevel.set(entry.level, (byMessage = new Map()));
+      byMessage.set(entry.message, key);
+      cached++;
+    }
+    return key;
+  };
+}
+
 function keyOf(entry: CapturedEntry, fingerprint: (entry: CapturedEntry) => string): string {
   try {
     const key: unknown = fingerprint(entry);
@@ -172,7 +197,7 @@ export function* groupEntriesInSteps(
   options: GroupingOptions = {},
 ): Generator<void, GroupingPlan, void> {
   const levels = options.levels ?? NPM_LEVELS;
-  const fingerprint = options.fingerprint ?? defaultFingerprint;
+  const fingerprint = options.fingerprint ?? cachedDefaultFingerprint();
   const keep =
     options.keepPerGroup !== undefined && options.keepPerGroup >= 0
       ? Math.floor(options.keepPerGroup)
