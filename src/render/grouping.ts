@@ -158,7 +158,7 @@ function cachedDefaultFingerprint(): (entry: CapturedEntry) => string {
     if (known !== undefined) return known;
     const key = defaultFingerprint(entry);
     if (cached < MAX_CACHED_KINDS) {
-      if (byMessage === undefined) byLevel.set(entry.level, (byMessage = new Map()));
+      if (byMessage === undefined) byLevel.set(entry.level, (byMessage = new Map<string, string>()));
       byMessage.set(entry.message, key);
       cached++;
     }
