@@ -97,6 +97,13 @@ const VOLATILE_PARTS: readonly VolatilePart[] = [
     mayOccur: holdsAny(':'),
   },
   {
+    // Generated ids and names: nanoids, pod names (`web-7d9f8b6c4-x2k9p`), tokens of 8 characters
+    // or more with both a digit and a letter. The look-aheads stay within the token: linear.
+    pattern: /(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]{8,}(?![\w-])/g,
+    placeholder: '<num>',
+    mayOccur: holdsDigit,
+  },
+  {
     pattern: new RegExp(`(?<![0-9A-Za-z])(?:0x${HEX}+|(?=${HEX}*\\d)${HEX}{6,}|[a-fA-F]{8,})(?![0-9A-Za-z])`, 'g'),
     // Before durations, which would take `9518815d` for days; the same placeholder as a number,
     // since an id that happens to hold no letter is one.
@@ -114,8 +121,9 @@ const VOLATILE_PARTS: readonly VolatilePart[] = [
 /**
  * A message with the parts that differ between repeats of one event replaced by placeholders:
  * quoted values, ISO timestamps, UUIDs, e-mail addresses, IPv4 and IPv6 addresses, durations
- * such as `250ms`, and numbers and hex ids alike (`0x…`, 6 hex digits or more with a digit among
- * them, or 8 hex letters or more). Reads at most the first 2048 characters.
+ * such as `250ms`, and numbers, hex ids and generated names alike (`0x…`, 6 hex digits or more with
+ * a digit among them, 8 hex letters or more, or 8 word characters or more with a digit and a
+ * letter, such as a nanoid or a pod name). Reads at most the first 2048 characters.
  */
 export function normalizeMessage(message: string): string {
   let text = message.slice(0, MAX_MESSAGE_CHARS);

@@ -67,6 +67,13 @@ describe('normalizeMessage', () => {
     );
   });
 
+  test('generated names with a digit and a letter, from 8 characters on, are ids: nanoids, pod names', () => {
+    expect(normalizeMessage('user V1StGXR8_Z5jdHi6B-myT not found')).toBe('user <num> not found');
+    expect(normalizeMessage('pod web-7d9f8b6c4-x2k9p restarted')).toBe('pod <num> restarted');
+    expect(normalizeMessage('pod web-5c6b7d8e9-p4m2q restarted')).toBe('pod <num> restarted');
+    expect(normalizeMessage('disk nearly full on /var')).toBe('disk nearly full on /var');
+  });
+
   test('reads the first 2048 characters only', () => {
     const head = 'x'.repeat(2048);
     expect(normalizeMessage(`${head}tail one`)).toBe(head);
