@@ -94,11 +94,14 @@ async function journalGrowth(): Promise<number> {
       from: 'bench@example.com',
       to: 'ops@example.com',
       spoolDir: folder,
-      journal: true,
+      // Above what 100,000 entries take, so that every one of them is journaled.
+      journal: { maxJournalBytes: 256 * 1024 * 1024 },
       closeTimeoutMs: 1,
     });
     const logger = winston.createLogger({ transports: [transport] });
     await logInTurns(logger, GROWTH_ENTRIES, 0);
+    const notJournaled = transport.stats().entriesNotJournaled;
+    if (notJournaled > 0) throw new Error(`${notJournaled} entries were not journaled`);
     const bytes = readdirSync(folder)
       .filter((name) => name.startsWith('journal.'))
       .reduce((sum, name) => sum + statSync(join(folder, name)).size, 0);

@@ -828,7 +828,7 @@ async function journalCost(): Promise<void> {
   });
   rows.push({
     measure: '1f. Journal on disk for 100,000 waiting entries of a request log, nothing retired',
-    options: `${DEFAULTS}, \`spoolDir\`, **\`journal: true\`**`,
+    options: `${DEFAULTS}, \`spoolDir\`, **\`journal: { maxJournalBytes: 256 MiB }\`** (the default 16 MiB holds about 80,000 of them)`,
     figure: `${(run.growthBytesPer100k / 2 ** 20).toFixed(1)} MiB`,
     reference: `${Math.round(run.growthBytesPer100k / 100_000)} bytes an entry; compacted as entries are retired`,
     ratio: undefined,
