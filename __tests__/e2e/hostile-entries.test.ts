@@ -68,7 +68,7 @@ describe('one entry never costs the others', () => {
         'before',
         expect.any(String),
         'getter {"detail":{"boom":"[unreadable: Error]"}}',
-        'json "[not serialisable: Error: toJSON threw]"',
+        'json {"detail":"[unreadable: Error]"}',
         'after',
       ]);
       // Redaction reads the message first: it keeps the entry's time and level, and names the error's kind.
