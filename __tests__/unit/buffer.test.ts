@@ -166,3 +166,26 @@ describe('repeats held back for re-notification', () => {
     expect(texts(batches.push(info('b'), 0))).toEqual(['a', 'b']);
   });
 });
+
+describe('dropping repeats first', () => {
+  test('removes the oldest repeats held back, keeps every other entry in order, and counts what is left', () => {
+    const batches = buffer({ capacity: 100 });
+    batches.push(info('a'), 0);
+    batches.push(error('again 1'), 0, 5000);
+    batches.push(info('b'), 0);
+    batches.push(error('again 2'), 0, 5000);
+    batches.push(error('again 3'), 0, 5000);
+    expect(texts(batches.dropRepeats(2))).toEqual(['again 1', 'again 2']);
+    expect(batches.repeatCount).toBe(1);
+    expect(texts(batches.drain())).toEqual(['a', 'b', 'again 3']);
+  });
+
+  test('dropping the oldest entry keeps the count of repeats exact', () => {
+    const batches = buffer({ capacity: 2 });
+    batches.push(error('again'), 0, 5000);
+    batches.push(info('a'), 0);
+    batches.dropOldest();
+    expect(batches.repeatCount).toBe(0);
+    expect(texts(batches.push(info('b'), 0))).toEqual(['a', 'b']);
+  });
+});

@@ -588,3 +588,29 @@ test('entries recovered from a journal are held within maxBufferedBytes like any
   expectEveryEntryAccounted(held);
   await Promise.resolve();
 });
+
+test('beyond maxBufferedBytes, the repeats held back for re-notification drop before the entries around them', async () => {
+  const scripted = scriptedOutbox({
+    capacity: 1_000_000,
+    maxBufferedBytes: 256 * 1024,
+    isTrigger: (item) => item.level === 'error',
+    renotify: { policy: new Renotify({ delayMs: 300_000, maxDelayMs: 3_600_000 }), fingerprint: (item) => item.level },
+  });
+  const { outbox, mailer, stats } = scripted;
+  outbox.accept(entry('db down', { level: 'error' }));
+  (await mailer.next()).accept();
+  outbox.accept(entry('the pool ran dry first', { level: 'warn' }));
+  for (let index = 0; index < 5000; index++)
+    outbox.accept(entry(`db down again ${index} ${'x'.repeat(40)}`, { level: 'error' }));
+  outbox.accept(entry('and the replica answered', { level: 'info' }));
+  expect(stats().entriesDropped).toBeGreaterThan(0);
+  expect(stats().bytesPending).toBeLessThanOrEqual(256 * 1024);
+  const flushed = outbox.flush();
+  const digest = await mailer.next();
+  const kept = lines(digest.message);
+  expect(kept).toContain('the pool ran dry first');
+  expect(kept).toContain('and the replica answered');
+  digest.accept();
+  await flushed;
+  expectEveryEntryAccounted(stats());
+});

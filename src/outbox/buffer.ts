@@ -64,6 +64,8 @@ export class BatchBuffer<T> {
   private oldestAt: number | undefined;
   /** Repeats held back for re-notification: they do not count towards `capacity`. */
   private repeats = 0;
+  /** For each waiting entry in `'batch'` mode, whether it is such a repeat. */
+  private repeatFlags: boolean[] = [];
   private repeatsDueAt: number | undefined;
 
   constructor(private readonly policy: BufferPolicy<T>) {
@@ -100,6 +102,7 @@ export class BatchBuffer<T> {
     }
     if (this.entries.length === 0) this.oldestAt = now;
     this.entries.push(entry);
+    this.repeatFlags.push(repeatDueAt !== undefined);
     if (repeatDueAt !== undefined) {
       this.repeats++;
       if (this.repeatsDueAt === undefined || repeatDueAt < this.repeatsDueAt) this.repeatsDueAt = repeatDueAt;
@@ -137,9 +140,36 @@ export class BatchBuffer<T> {
   dropOldest(): T | undefined {
     if (this.ring) return undefined;
     const dropped = this.entries.shift();
+    if (this.repeatFlags.shift() === true) this.repeats--;
     if (this.entries.length === 0) this.forgetTimes();
-    // Which entries were repeats is not kept: the count stays within what is held.
-    this.repeats = Math.min(this.repeats, this.entries.length);
+    return dropped;
+  }
+
+  /** How many waiting entries are repeats held back for re-notification. */
+  get repeatCount(): number {
+    return this.repeats;
+  }
+
+  /** Removes up to `count` of the oldest repeats held back for re-notification, in one pass, and returns them. */
+  dropRepeats(count: number): T[] {
+    const dropped: T[] = [];
+    if (this.ring || this.repeats === 0 || count <= 0) return dropped;
+    let kept = 0;
+    for (let index = 0; index < this.entries.length; index++) {
+      const entry = this.entries[index] as T;
+      const repeat = this.repeatFlags[index] === true;
+      if (repeat && dropped.length < count) {
+        dropped.push(entry);
+        continue;
+      }
+      this.entries[kept] = entry;
+      this.repeatFlags[kept] = repeat;
+      kept++;
+    }
+    this.entries.length = kept;
+    this.repeatFlags.length = kept;
+    this.repeats -= dropped.length;
+    if (kept === 0) this.forgetTimes();
     return dropped;
   }
 
@@ -148,6 +178,7 @@ export class BatchBuffer<T> {
     if (this.ring) return this.ring.drain();
     const batch = this.entries;
     this.entries = [];
+    this.repeatFlags = [];
     this.forgetTimes();
     return batch;
   }

@@ -828,6 +828,15 @@ export class Outbox {
       summary.first ??= timestamp;
       summary.last = timestamp ?? summary.last;
     };
+    // The repeats of a problem that already mailed go first: a mail would state them in one line,
+    // while the entries around them tell what happened. An eighth of them at a time, so that the
+    // pass over the buffer is paid once for many entries.
+    while (over() && this.buffer.repeatCount > 0) {
+      for (const entry of this.buffer.dropRepeats(Math.ceil(this.buffer.repeatCount / 8))) {
+        this.bufferBytes -= estimateEntryBytes(entry);
+        note(entry);
+      }
+    }
     let emptied = false;
     let scanned = 0;
     for (const urgent of [false, true]) {
