@@ -3,7 +3,8 @@
 // included), the same when each turn also retires the entries of three turns before (as mails
 // accepted by the server do), and, for comparison, one write per entry instead of one per turn.
 // Then how much the file grows per 100,000 typical entries when none is retired.
-// Each figure is the median of five runs. Prints one JSON object per measure, then removes its folder.
+// Each figure is the median of five runs. Prints one JSON object per measure, then all of them on
+// one line, then removes its folder.
 // Run with: node -r ts-node/register/transpile-only bench/journal.ts
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -77,6 +78,7 @@ async function main(): Promise<void> {
       { measure: 'append, one write per turn of 100', fsync: 'turn', retire: false, writeEach: false },
       { measure: 'append and retire, one write per turn of 100', fsync: 'turn', retire: true, writeEach: false },
     ];
+    const results: Array<{ measure: string; fsync: JournalFsync; nsPerEntry: number }> = [];
     for (const { measure: name, ...run } of runs) {
       const repeats = [];
       for (let repeat = 0; repeat < REPEATS; repeat++) repeats.push(await measure(dir, run));
@@ -86,7 +88,10 @@ async function main(): Promise<void> {
       console.log(
         JSON.stringify({ measure: name, fsync: run.fsync, nsPerEntry: Math.round(nsPerEntry), writes, ...growth }),
       );
+      results.push({ measure: name, fsync: run.fsync, nsPerEntry: Math.round(nsPerEntry) });
     }
+    // Last, on one line, for the benchmark's report.
+    console.log(JSON.stringify({ results }));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

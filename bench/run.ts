@@ -837,6 +837,26 @@ async function journalCost(): Promise<void> {
   });
 }
 
+async function journalWrites(): Promise<void> {
+  const { results } = await runScenario<{ results: Array<{ measure: string; fsync: string; nsPerEntry: number }> }>(
+    'journal.ts',
+  );
+  const find = (fsync: string) =>
+    results.find((result) => result.fsync === fsync && result.measure.startsWith('append and retire'))?.nsPerEntry ?? 0;
+  const never = find('never');
+  const turn = find('turn');
+  rows.push({
+    measure:
+      '1g. The journal alone: 100,000 typical entries appended in turns of 100, each turn retiring those of three turns before, per entry',
+    options: '**`journal: { fsync }`** as named',
+    figure: `\`'never'\`: ${ns(never)}; \`'turn'\`: ${ns(turn)}`,
+    reference: `\`'turn'\` adds one \`fdatasync\` a turn: ${(((turn - never) * 100) / 1e6).toFixed(2)} ms a turn on this machine's disk; load ${loadAverage()}`,
+    ratio: never === 0 ? undefined : turn / never,
+    target: '',
+    met: undefined,
+  });
+}
+
 async function main(): Promise<void> {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}`;
   const loadAtStart = loadAverage();
@@ -846,6 +866,7 @@ async function main(): Promise<void> {
     ['hot', hotPath],
     ['hot-full', hotPathFullBuffer],
     ['journal', journalCost],
+    ['journal-writes', journalWrites],
     ['burst', burst],
     ['stream', steadyStream],
     ['stall', transportStall],
