@@ -173,7 +173,12 @@ export class BufferedMailTransport extends TransportStream {
     this.fingerprintFailed = (error) => {
       if (fingerprintReported) return;
       fingerprintReported = true;
-      this.warn({ context: 'The `fingerprint` option failed; the default fingerprint is used', error, count: 0 });
+      this.warn({
+        context: 'The `fingerprint` option failed; the default fingerprint is used',
+        error,
+        code: 'EFINGERPRINT',
+        count: 0,
+      });
     };
     this.fingerprint = resolveFingerprint(settings.fingerprint, this.fingerprintFailed);
     this.threads = new ThreadBook({ from: settings.from, hostname: this.hostname });
@@ -350,7 +355,11 @@ export class BufferedMailTransport extends TransportStream {
   override _final(callback: (error?: Error | null) => void): void {
     (this.recovery ?? Promise.resolve())
       .then(() => this.outbox.close(this.#settings.closeTimeoutMs))
-      .then(() => callback(), callback);
+      .then(() => {
+        // The logger has ended: with everything delivered, the journal has nothing left to keep.
+        if (this.outbox.idle) this.#journal?.close();
+        callback();
+      }, callback);
   }
 
   /** The process is about to end on its own. */

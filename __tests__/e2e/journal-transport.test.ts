@@ -1,3 +1,4 @@
+import winston from 'winston';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,5 +97,20 @@ describe('journal: true', () => {
     expect(transport.stats()).toMatchObject({ entriesRecoveredInFlight: 50 });
     expect(transport.stats().entriesRecovered).toBeGreaterThanOrEqual(20 * PER_TURN);
     expectEveryEntryAccounted(transport);
+  });
+
+  test('logger.end() with everything delivered removes the journal', async () => {
+    const server = await startServer();
+    const { transport } = recordingTransport(optionsFor(server, { spoolDir: dir, journal: true }));
+    const logger = winston.createLogger({ transports: [transport] });
+    logger.info('one');
+    logger.info('two');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(readdirSync(dir).filter((name) => name.startsWith('journal.'))).toHaveLength(1);
+    const finished = new Promise((resolve) => transport.once('finish', resolve));
+    logger.end();
+    await finished;
+    expect(server.mails).toHaveLength(1);
+    expect(readdirSync(dir)).toEqual([]);
   });
 });

@@ -605,6 +605,9 @@ test('beyond maxBufferedBytes, the repeats held back for re-notification drop be
   outbox.accept(entry('and the replica answered', { level: 'info' }));
   expect(stats().entriesDropped).toBeGreaterThan(0);
   expect(stats().bytesPending).toBeLessThanOrEqual(256 * 1024);
+  expect(scripted.problems.find((problem) => problem.code === 'EOVERFLOW')?.context).toMatch(
+    /because the repeats of a problem wait for the end of its `renotify` window: those repeats, then the oldest waiting entries, are being dropped/,
+  );
   const flushed = outbox.flush();
   const digest = await mailer.next();
   const kept = lines(digest.message);

@@ -78,3 +78,21 @@ test("the transport has a name, as winston's transports do", () => {
   const { transport } = recordingTransport({});
   expect(transport.name).toBe('buffered-mail');
 });
+
+test('a `fingerprint` option that throws is told once, as EFINGERPRINT, and the default is used', async () => {
+  const { transport } = recordingTransport({
+    fingerprint: () => {
+      throw new Error('no key for you');
+    },
+  });
+  const warnings: Array<{ code?: string; message: string }> = [];
+  transport.on('warn', (warning) => warnings.push(warning));
+  const logger = winston.createLogger({ transports: [transport] });
+  logger.error('first');
+  logger.error('second');
+  await transport.flush();
+  expect(warnings.map((warning) => warning.code)).toEqual(['EFINGERPRINT']);
+  expect(warnings[0]?.message).toMatch(
+    /^The `fingerprint` option failed; the default fingerprint is used: .*no key for you/,
+  );
+});

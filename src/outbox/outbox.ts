@@ -831,7 +831,9 @@ export class Outbox {
     // The repeats of a problem that already mailed go first: a mail would state them in one line,
     // while the entries around them tell what happened. An eighth of them at a time, so that the
     // pass over the buffer is paid once for many entries.
+    let repeatsDropped = false;
     while (over() && this.buffer.repeatCount > 0) {
+      repeatsDropped = true;
       for (const entry of this.buffer.dropRepeats(Math.ceil(this.buffer.repeatCount / 8))) {
         this.bufferBytes -= estimateEntryBytes(entry);
         note(entry);
@@ -877,19 +879,21 @@ export class Outbox {
       this.resolveWaiters();
     }
     if (summary.count === 0) return;
-    if (this.ledger.dropped(summary)) this.reportDrops();
+    if (this.ledger.dropped(summary)) this.reportDrops(repeatsDropped);
   }
 
-  private reportDrops(): void {
+  private reportDrops(repeatsDropped = false): void {
     const outage = this.lastFailureAt !== undefined;
     const why = outage
       ? 'mail cannot be sent now'
-      : this.limiter
-        ? 'entries are logged faster than `rateLimit` lets mail carry them'
-        : 'entries are logged faster than the server accepts them';
+      : repeatsDropped
+        ? 'the repeats of a problem wait for the end of its `renotify` window'
+        : this.limiter
+          ? 'entries are logged faster than `rateLimit` lets mail carry them'
+          : 'entries are logged faster than the server accepts them';
     const count = this.ledger.droppedThisEpisode;
     this.options.reporter.warn({
-      context: `More was waiting than \`${this.dropLimit}\` (${this.dropLimit === 'maxBufferedBytes' ? this.options.maxBufferedBytes : this.options.maxBufferedEntries}) allows, because ${why}: the oldest waiting entries are being dropped, ${count} so far; the next mail says how many`,
+      context: `More was waiting than \`${this.dropLimit}\` (${this.dropLimit === 'maxBufferedBytes' ? this.options.maxBufferedBytes : this.options.maxBufferedEntries}) allows, because ${why}: ${repeatsDropped ? 'those repeats, then the oldest waiting entries,' : 'the oldest waiting entries'} are being dropped, ${count} so far; the next mail says how many`,
       code: 'EOVERFLOW',
       count,
     });
