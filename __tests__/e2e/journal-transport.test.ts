@@ -44,8 +44,9 @@ describe('journal: true', () => {
       expect(warnings).toEqual([]);
       expect(server.mails).toHaveLength(1);
       const lines = bodyLines(server.mails[0]!);
+      // A kill in the middle of a write leaves its last line torn: skipped, and said.
       expect(lines[0]).toMatch(
-        /^\[winston-buffered-mail\] The previous run on .+ \(pid \d+, started .+\) ended without shutting down; \d+ log entries recovered, the last logged at \S+\.$/,
+        /^\[winston-buffered-mail\] The previous run on .+ \(pid \d+, started .+\) ended without shutting down; \d+ log entries recovered, the last logged at \S+\.(?: 1 damaged line of its journal was skipped\.)?$/,
       );
       const recovered = lines.filter((line) => / INFO {2}entry \d+ /.test(line));
       const numbers = recovered.map((line) => Number(/entry (\d+)/.exec(line)?.[1]));
@@ -92,7 +93,8 @@ describe('journal: true', () => {
     await transport.close();
     const notice = bodyLines(server.mails[0]!)[0];
     expect(notice).toMatch(
-      / 50 of them were in a mail on its way to the server when it ended, and may arrive twice\.$/,
+      // A damaged line, left by a kill in the middle of a write, may be said after it.
+      / 50 of them were in a mail on its way to the server when it ended, and may arrive twice\.(?: 1 damaged line of its journal was skipped\.)?$/,
     );
     expect(transport.stats()).toMatchObject({ entriesRecoveredInFlight: 50 });
     expect(transport.stats().entriesRecovered).toBeGreaterThanOrEqual(20 * PER_TURN);
