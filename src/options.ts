@@ -1,3 +1,4 @@
+import { describeValue, expected } from './describe-value';
 import type { SecureVersion } from 'node:tls';
 import type { Format, TransformableInfo } from 'logform';
 import type { Clock } from './clock';
@@ -542,31 +543,9 @@ export const MAX_DURATION_MS = 2 ** 31 - 1;
 export const DEFAULT_RATE_LIMIT: Readonly<RateLimitOptions> = Object.freeze({ mails: 20, perMs: 60_000 });
 export const DEFAULT_SMTP_PORT = 587;
 
-function describe(value: unknown): string {
-  switch (typeof value) {
-    case 'string':
-      return `\`${JSON.stringify(value)}\` (string)`;
-    case 'number':
-    case 'boolean':
-    case 'bigint':
-    case 'undefined':
-      return `\`${String(value)}\` (${typeof value})`;
-    case 'symbol':
-      return `\`${value.toString()}\` (symbol)`;
-    case 'function':
-      return 'a function';
-    default:
-      return value === null ? '`null`' : Array.isArray(value) ? 'an array' : 'an object';
-  }
-}
-
-function expected(name: string, expectation: string, value: unknown): string {
-  return `Expected \`${name}\` to be ${expectation}, got ${describe(value)}`;
-}
-
 // A string where the credentials belong may be `user:password` or a connection URL that holds them.
 function expectedWithoutEcho(name: string, expectation: string, value: unknown): string {
-  const got = typeof value === 'string' ? 'a string (not shown: it may hold a password)' : describe(value);
+  const got = typeof value === 'string' ? 'a string (not shown: it may hold a password)' : describeValue(value);
   return `Expected \`${name}\` to be ${expectation}, got ${got}`;
 }
 

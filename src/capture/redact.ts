@@ -1,3 +1,4 @@
+import { describeValue, expected } from '../describe-value';
 import { types } from 'node:util';
 
 /** The text that replaces a redacted value unless `censor` names another. */
@@ -192,28 +193,6 @@ function errorClass(error: unknown): string {
 
 function unreadable(error: unknown): string {
   return `[unreadable: ${errorClass(error)}]`;
-}
-
-function describe(value: unknown): string {
-  switch (typeof value) {
-    case 'string':
-      return `\`${JSON.stringify(value)}\` (string)`;
-    case 'number':
-    case 'boolean':
-    case 'bigint':
-    case 'undefined':
-      return `\`${String(value)}\` (${typeof value})`;
-    case 'symbol':
-      return `\`${value.toString()}\` (symbol)`;
-    case 'function':
-      return 'a function';
-    default:
-      return value === null ? '`null`' : Array.isArray(value) ? 'an array' : 'an object';
-  }
-}
-
-function expected(name: string, expectation: string, value: unknown): string {
-  return `Expected \`${name}\` to be ${expectation}, got ${describe(value)}`;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -877,7 +856,7 @@ function compilePattern(label: string, pattern: unknown): CompiledPattern {
 function resolvePatterns(name: string, value: unknown): CompiledPattern[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) {
-    const got = typeof value === 'string' ? 'a string (not shown)' : describe(value);
+    const got = typeof value === 'string' ? 'a string (not shown)' : describeValue(value);
     throw new TypeError(`Expected \`${name}\` to be an array of RegExps or strings, got ${got}`);
   }
   return value.map((pattern: unknown, index) => compilePattern(`${name}[${index}]`, pattern));

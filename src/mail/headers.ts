@@ -1,3 +1,4 @@
+import { describeKind } from '../describe-value';
 import { NPM_LEVELS, rankLevel } from '../render/severity';
 
 /**
@@ -142,13 +143,6 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const prototype = Object.getPrototypeOf(value) as unknown;
   return prototype === Object.prototype || prototype === null;
-}
-
-// A header value may be a credential for a relay: only its kind is ever named.
-function describeKind(value: unknown): string {
-  if (value === null || value === undefined) return `\`${String(value)}\``;
-  if (Array.isArray(value)) return 'an array';
-  return /^[aeiou]/.test(typeof value) ? `an ${typeof value}` : `a ${typeof value}`;
 }
 
 function labelOf(optionName: string, name: string): string {

@@ -1,3 +1,4 @@
+import { describeValue } from '../describe-value';
 import { hostname } from 'node:os';
 import { inspect } from 'node:util';
 import type { Redis, RedisOptions } from 'ioredis';
@@ -198,26 +199,10 @@ const COMMANDS = {
 
 type ScriptCommands = Record<keyof typeof COMMANDS, (...keysAndArgs: string[]) => Promise<unknown>>;
 
-function describe(value: unknown): string {
-  switch (typeof value) {
-    case 'string':
-      return `\`${JSON.stringify(value)}\` (string)`;
-    case 'number':
-    case 'boolean':
-    case 'bigint':
-    case 'undefined':
-      return `\`${String(value)}\` (${typeof value})`;
-    case 'symbol':
-      return `\`${value.toString()}\` (symbol)`;
-    case 'function':
-      return 'a function';
-    default:
-      return value === null ? '`null`' : Array.isArray(value) ? 'an array' : 'an object';
-  }
-}
-
 function expected(name: string, expectation: string, value: unknown): TypeError {
-  return new TypeError(`Expected the \`RedisStore\` option \`${name}\` to be ${expectation}, got ${describe(value)}`);
+  return new TypeError(
+    `Expected the \`RedisStore\` option \`${name}\` to be ${expectation}, got ${describeValue(value)}`,
+  );
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -256,7 +241,7 @@ interface Target {
 
 function targetOfUrl(value: unknown): { url: string; target: Target } {
   // The URL is not echoed: it may hold a password.
-  const notShown = typeof value === 'string' ? 'a string (not shown: it may hold a password)' : describe(value);
+  const notShown = typeof value === 'string' ? 'a string (not shown: it may hold a password)' : describeValue(value);
   const failure = new TypeError(
     `Expected the \`RedisStore\` option \`url\` to be a redis:// or rediss:// URL, got ${notShown}`,
   );
@@ -319,7 +304,7 @@ function resolveTimeout(value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value)) throw expected('timeoutMs', expectation, value);
   if (value < 1 || value > MAX_TIMEOUT_MS) {
     throw new RangeError(
-      `Expected the \`RedisStore\` option \`timeoutMs\` to be ${expectation}, got ${describe(value)}`,
+      `Expected the \`RedisStore\` option \`timeoutMs\` to be ${expectation}, got ${describeValue(value)}`,
     );
   }
   return value;
@@ -341,20 +326,20 @@ function resolveHostName(value: unknown): string {
 function checkFingerprintId(value: string): void {
   if (typeof value !== 'string' || !FINGERPRINT_ID.test(value)) {
     throw new TypeError(
-      `Expected a fingerprint id of 1 to 128 letters, digits, \`.\`, \`_\` or \`-\`, got ${describe(value)}`,
+      `Expected a fingerprint id of 1 to 128 letters, digits, \`.\`, \`_\` or \`-\`, got ${describeValue(value)}`,
     );
   }
 }
 
 function checkPositiveInteger(name: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 1) {
-    throw new TypeError(`Expected \`${name}\` to be a positive integer, got ${describe(value)}`);
+    throw new TypeError(`Expected \`${name}\` to be a positive integer, got ${describeValue(value)}`);
   }
 }
 
 function checkTime(value: number): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new TypeError(`Expected \`nowMs\` to be a time in milliseconds since the epoch, got ${describe(value)}`);
+    throw new TypeError(`Expected \`nowMs\` to be a time in milliseconds since the epoch, got ${describeValue(value)}`);
   }
   return Math.floor(value);
 }
@@ -407,7 +392,7 @@ export class RedisStore implements SharedStore {
   constructor(options: RedisStoreOptions) {
     if (!isObject(options)) {
       throw new TypeError(
-        `Expected the \`RedisStore\` options to be an object with \`url\` or \`client\`, got ${describe(options)}`,
+        `Expected the \`RedisStore\` options to be an object with \`url\` or \`client\`, got ${describeValue(options)}`,
       );
     }
     for (const key of Object.keys(options)) {
