@@ -9,6 +9,7 @@ export { withLogging } from './with-logging';
 export type { LoggingScope, ScopedLogger } from './with-logging';
 export { optionsFromEnv } from './env';
 export type { Clock, TimerHandle } from './clock';
+export type { SharedStore } from './store/store';
 export type { SmtpError } from './mail/errors';
 export { defaultFingerprint } from './render/fingerprint';
 export type { Fingerprint, FingerprintInput } from './render/fingerprint';

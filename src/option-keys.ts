@@ -64,6 +64,7 @@ export const OPTION_KEYS = {
     'rateLimit',
     'spoolDir',
     'journal',
+    'store',
     'format',
     'clock',
     'level',

@@ -8,6 +8,7 @@ import { resolveContext, type ContextOption } from './render/context';
 import { DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_MAIL_BYTES } from './render/limits';
 import type { Fingerprint } from './render/fingerprint';
 import { rejectUnknownKeys } from './option-keys';
+import type { SharedStore } from './store/store';
 
 /** A log entry as the transport received it, after its `format` ran. */
 export type LogEntry = TransformableInfo;
@@ -452,6 +453,16 @@ export interface BufferedMailTransportOptions {
    */
   journal?: boolean | JournalOptions;
   /**
+   * State shared by the transports of a fleet, such as the replicas of a service:
+   * `new RedisStore({ url })` from `winston-buffered-mail/redis`. Those with the same group (by
+   * default, the same recipients) share `rateLimit`, and `renotify` per problem: the first to
+   * see a problem mails it, the others hold theirs as repeats, and the next mail about it says
+   * how often and on how many hosts it was seen. While the store cannot answer, each transport
+   * keeps its own limits and says so once (`ESTORE`); no entry is lost for it.
+   * @default undefined (each transport keeps its own)
+   */
+  store?: SharedStore;
+  /**
    * logform format applied to each entry when it is logged.
    * @default defaultLineFormat()
    */
@@ -519,6 +530,7 @@ export interface ResolvedOptions {
   readonly rateLimit: Readonly<RateLimitOptions> | undefined;
   readonly spoolDir: string | undefined;
   readonly journal: Readonly<Required<JournalOptions>> | undefined;
+  readonly store: SharedStore | undefined;
   readonly clock: Clock | undefined;
 }
 
@@ -882,6 +894,17 @@ function resolveRateLimit(value: unknown): Readonly<RateLimitOptions> | undefine
   });
 }
 
+function resolveStore(value: unknown): SharedStore | undefined {
+  if (value === undefined) return undefined;
+  const store = value as Partial<SharedStore>;
+  if (!isObject(value) || typeof store.openGroup !== 'function' || typeof store.close !== 'function') {
+    throw new TypeError(
+      expected('store', "a shared store such as `new RedisStore({ url })` from 'winston-buffered-mail/redis'", value),
+    );
+  }
+  return value as unknown as SharedStore;
+}
+
 function resolveClock(value: unknown): Clock | undefined {
   if (value === undefined) return undefined;
   const clock = value as Partial<Clock>;
@@ -1019,6 +1042,7 @@ export function resolveOptions(options: BufferedMailTransportOptions): ResolvedO
     rateLimit: resolveRateLimit(options.rateLimit),
     spoolDir,
     journal: resolveJournal(options.journal, spoolDir),
+    store: resolveStore(options.store),
     clock: resolveClock(options.clock),
   });
 }

@@ -27,6 +27,7 @@ import {
   type ResolvedOptions,
 } from './options';
 import { Ledger, type TransportStats } from './outbox/ledger';
+import { Fleet } from './outbox/fleet';
 import { Outbox } from './outbox/outbox';
 import { Renotify } from './outbox/renotify';
 import type { FailureKind, OutboxSpool, Problem, RenderedPart } from './outbox/ports';
@@ -42,6 +43,8 @@ import { formatRecoveryNotice, Journal, recoverJournals } from './journal';
 import { mailHeaders } from './mail/headers';
 import { ThreadBook } from './mail/threads';
 import { Spool } from './spool';
+import { FallbackStore } from './store/fallback';
+import { groupFromRecipients, MemoryStore, ReopeningGroup, type MailStore } from './store/store';
 import { inspectSummary, summarizeTransport, type TransportSummary } from './transport-summary';
 
 export type { TransportStats } from './outbox/ledger';
@@ -117,6 +120,8 @@ export class BufferedMailTransport extends TransportStream {
   private readonly outbox: Outbox;
   readonly #mailer: Mailer;
   readonly #journal: Journal | undefined;
+  /** The state shared with the transports of the same group, when the `store` option is set. */
+  readonly #store: MailStore | undefined;
   readonly #secrets: RedactionForms;
   // What the exit handling calls; closures, so that they are no methods a user could call.
   readonly #exitHooks: ExitAware = {
@@ -188,6 +193,9 @@ export class BufferedMailTransport extends TransportStream {
     const spool = settings.spoolDir === undefined ? undefined : this.openSpool(settings.spoolDir);
     const journal = settings.journal && settings.spoolDir ? this.openJournal(settings.spoolDir) : undefined;
     this.#journal = journal;
+    const clock = settings.clock ?? systemClock;
+    const store = this.openStore(settings);
+    this.#store = store;
     this.outbox = new Outbox({
       journal: journal && {
         append: (entry, urgent) => void journal.append(entry, urgent),
@@ -196,7 +204,7 @@ export class BufferedMailTransport extends TransportStream {
         retireAll: (entries) => journal.retireAll(entries),
         close: () => void journal.close(),
       },
-      clock: settings.clock ?? systemClock,
+      clock,
       mailer: {
         send: (message, encodings) =>
           mailer.send(message, encodings).then((info) => {
@@ -231,6 +239,15 @@ export class BufferedMailTransport extends TransportStream {
         policy: new Renotify(settings.renotify),
         fingerprint: this.fingerprint,
       },
+      fleet:
+        store &&
+        new Fleet({
+          store,
+          clock,
+          fingerprint: this.fingerprint,
+          renotify: settings.mode === 'batch' ? settings.renotify : undefined,
+          isProblem: (entry) => !entry.crash && this.reachesFlushLevel(entry.level),
+        }),
       retry: settings.retry,
       rateLimit: settings.rateLimit,
       maxBufferedBytes: settings.maxBufferedBytes,
@@ -314,6 +331,7 @@ export class BufferedMailTransport extends TransportStream {
           this.#journal?.close();
         }
         this.#mailer.close();
+        return this.#store?.close();
       });
     return this.closing;
   }
@@ -397,6 +415,24 @@ export class BufferedMailTransport extends TransportStream {
         warn(Object.assign(new Error(`Could not recover journals: ${String(error)}`), { code: 'EJOURNAL' })),
       );
     return journal;
+  }
+
+  /** The group's shared state, answered from this process's own while the store cannot answer. */
+  private openStore(settings: ResolvedOptions): MailStore | undefined {
+    const { store } = settings;
+    if (store === undefined) return undefined;
+    const group = new ReopeningGroup(store, groupFromRecipients(settings.to));
+    return new FallbackStore(group, new MemoryStore(), {
+      clock: settings.clock ?? systemClock,
+      onFallback: (error) =>
+        this.warn({
+          context:
+            'The shared `store` did not answer; this transport keeps its own `rateLimit` and `renotify` windows until it does',
+          error,
+          code: 'ESTORE',
+          count: 0,
+        }),
+    });
   }
 
   private openSpool(dir: string): OutboxSpool {

@@ -173,6 +173,24 @@ export class BatchBuffer<T> {
     return dropped;
   }
 
+  /**
+   * In `'batch'` mode, puts back entries that arrived before those waiting, at `now`: those that
+   * `repeats` flags are held back for re-notification until `repeatsDueAt` at the latest, as
+   * `push` holds a repeat. Returns the batch when the others fill `capacity` with those waiting.
+   */
+  restore(entries: readonly T[], repeats: readonly boolean[], repeatsDueAt: number, now: number): T[] | undefined {
+    if (this.ring || entries.length === 0) return undefined;
+    const restoredRepeats = repeats.reduce((count, repeat) => count + (repeat ? 1 : 0), 0);
+    this.entries = [...entries, ...this.entries];
+    this.repeatFlags = [...entries.map((_, index) => repeats[index] === true), ...this.repeatFlags];
+    this.oldestAt = Math.min(this.oldestAt ?? now, now);
+    if (restoredRepeats > 0) {
+      this.repeats += restoredRepeats;
+      if (this.repeatsDueAt === undefined || repeatsDueAt < this.repeatsDueAt) this.repeatsDueAt = repeatsDueAt;
+    }
+    return this.entries.length - this.repeats >= this.policy.capacity ? this.drain() : undefined;
+  }
+
   /** Takes every waiting entry out of the buffer, in arrival order. */
   drain(): T[] {
     if (this.ring) return this.ring.drain();

@@ -3,6 +3,7 @@ import type { CapturedEntry } from '../entry';
 import type { MailMessage, RateLimitOptions, RetryOptions } from '../options';
 import { retryDelayMs } from './backoff';
 import { BatchBuffer } from './buffer';
+import type { Fleet } from './fleet';
 import type { Renotify } from './renotify';
 import type { OutboxJournal } from './ports';
 import { emptyDropSummary, type DropSummary, type Ledger } from './ledger';
@@ -70,6 +71,11 @@ export interface OutboxOptions {
   renotify?: { policy: Renotify; fingerprint: (entry: CapturedEntry) => string } | undefined;
   /** Where accepted entries are written before they can be lost, and retired once they have an outcome. */
   journal?: OutboxJournal | undefined;
+  /**
+   * The rate window and the problems shared with the other transports of a group; undefined:
+   * this process keeps its own.
+   */
+  fleet?: Fleet | undefined;
   retry: Readonly<Required<RetryOptions>>;
   rateLimit: Readonly<RateLimitOptions> | undefined;
   maxBufferedBytes: number;
@@ -108,6 +114,11 @@ interface Job {
   origins: string[];
   /** Being rendered or sent: nothing may be dropped from it or merged into it. */
   busy: boolean;
+  /**
+   * The problems this mail goes at once for, which this process saw first: when another
+   * transport of the group already mailed them, the mail waits as their repeats.
+   */
+  firstsHere: string[] | undefined;
 }
 
 function liveEntries(job: Job): CapturedEntry[] {
@@ -158,6 +169,8 @@ export class Outbox {
   private readonly mergedByRateLimit = new WeakSet<Job>();
   /** The bound that made entries drop last: the notice and the warning name it. */
   private dropLimit = 'maxBufferedBytes';
+  /** The problem of the trigger entry being accepted, when this process mails it at once. */
+  private firstHere: string | undefined;
 
   constructor(private readonly options: OutboxOptions) {
     this.ledger = options.ledger;
@@ -217,7 +230,7 @@ export class Outbox {
     const batch = this.buffer.push(entry, wasEmpty ? this.options.clock.now() : 0, repeatDueAt, trigger);
     if (batch) {
       this.stopIntervalTimer();
-      this.enqueue(batch, entry.crash);
+      this.enqueue(batch, entry.crash, undefined, trigger && !entry.crash ? this.firstHere : undefined);
     } else if (wasEmpty || (repeatDueAt !== undefined && this.buffer.dueAt !== dueBefore)) {
       this.startIntervalTimer();
     }
@@ -278,7 +291,13 @@ export class Outbox {
     if (renotify === undefined || this.options.mode !== 'batch' || entry.crash) {
       return undefined;
     }
-    const decision = renotify.policy.offer(renotify.fingerprint(entry), this.options.clock.now());
+    const fingerprint = renotify.fingerprint(entry);
+    const decision = renotify.policy.offer(fingerprint, this.options.clock.now());
+    const { fleet } = this.options;
+    if (fleet !== undefined) {
+      fleet.count(fingerprint, decision.send);
+      this.firstHere = decision.send ? fingerprint : undefined;
+    }
     return decision.send ? undefined : decision.dueAt;
   }
 
@@ -337,7 +356,7 @@ export class Outbox {
     this.enqueue(batch, false);
   }
 
-  private enqueue(entries: CapturedEntry[], urgent: boolean, origin?: string): void {
+  private enqueue(entries: CapturedEntry[], urgent: boolean, origin?: string, firstHere?: string): void {
     let bytes = 0;
     let mailBytes = 0;
     for (const entry of entries) {
@@ -387,6 +406,9 @@ export class Outbox {
       spooled: undefined,
       origins: origin === undefined ? [] : [origin],
       busy: false,
+      // A full batch goes whoever mailed the problem first.
+      firstsHere:
+        firstHere !== undefined && !urgent && entries.length < this.options.capacity ? [firstHere] : undefined,
     });
     if (urgent) this.wake();
     void this.pump();
@@ -477,7 +499,14 @@ export class Outbox {
         this.complete(head);
         continue;
       }
-      const rateWait = this.limiter?.delayBeforeNext(now) ?? 0;
+      if (head.firstsHere !== undefined) {
+        // The group was asked: whatever it answered, the queue may have moved meanwhile.
+        await this.holdIfRepeats(head, generation);
+        continue;
+      }
+      const { fleet, rateLimit } = this.options;
+      const sharedLimit = fleet !== undefined && rateLimit !== undefined;
+      const rateWait = sharedLimit ? 0 : (this.limiter?.delayBeforeNext(now) ?? 0);
       const limited = Math.max(this.refusedUntil - now, rateWait);
       const wait = Math.max(head.notBefore - now, this.closing || head.urgent ? 0 : limited);
       if (wait > 0) {
@@ -486,12 +515,66 @@ export class Outbox {
         await this.sleep(wait);
         continue;
       }
+      if (sharedLimit && !this.closing && !head.urgent) {
+        const slot = await fleet.takeMailSlot(rateLimit, now);
+        if (generation !== this.generation) return undefined;
+        if (!slot.granted) {
+          heldBack = true;
+          rateHeld = true;
+          await this.sleep(Math.max(1, slot.retryInMs));
+          continue;
+        }
+        // The queue moved while the group answered: the slot goes to whatever is first now.
+        if (this.jobs[0] !== head || head.busy || this.isEmpty(head)) continue;
+      }
       // What waited for the rate limit, or would wait for it but shutdown does not, goes as one mail.
-      if (!head.rendered && !head.spooled && (heldBack || limited > 0)) this.mergeAfter(head, rateHeld || rateWait > 0);
+      if (!head.rendered && !head.spooled && (heldBack || limited > 0 || (sharedLimit && this.closing))) {
+        this.mergeAfter(head, rateHeld || rateWait > 0);
+      }
       // Marked now, before the logging path can run again: nothing is dropped from a mail on its way.
       head.busy = true;
       return head;
     }
+  }
+
+  /**
+   * The job goes at once for problems this process saw first: when another transport of the
+   * group already mailed each of them, its entries go back into the buffer and wait for the end
+   * of that transport's window, as repeats. Never while a flush waits for it.
+   */
+  private async holdIfRepeats(job: Job, generation: number): Promise<void> {
+    const { fleet, renotify, isTrigger } = this.options;
+    const firsts = job.firstsHere;
+    job.firstsHere = undefined;
+    if (fleet === undefined || renotify === undefined || firsts === undefined) return;
+    if (this.closing || job.urgent || job.rendered || this.awaited(job)) return;
+    const until = await fleet.repeatsUntil(firsts);
+    if (generation !== this.generation || until === undefined) return;
+    const now = this.options.clock.now();
+    if (until <= now || this.closing || job.busy || job.rendered || this.awaited(job) || !this.jobs.includes(job)) {
+      return;
+    }
+    const entries = liveEntries(job);
+    const problems = new Set(firsts);
+    const repeats = entries.map(
+      (entry) => !entry.crash && isTrigger(entry) && problems.has(renotify.fingerprint(entry)),
+    );
+    this.jobs = this.jobs.filter((candidate) => candidate !== job);
+    this.queuedBytes -= job.bytes;
+    this.queuedEntries -= job.held;
+    this.bufferBytes += job.bytes;
+    const batch = this.buffer.restore(entries, repeats, until, now);
+    if (batch) {
+      this.stopIntervalTimer();
+      this.enqueue(batch, false);
+    } else {
+      this.startIntervalTimer();
+    }
+  }
+
+  /** Whether a `flush()` or `close()` waits for the job. */
+  private awaited(job: Job): boolean {
+    return this.waiters.some((waiter) => waiter.upTo >= job.seq);
   }
 
   private async claimSpooled(): Promise<SpooledPart | undefined> {
@@ -524,6 +607,7 @@ export class Outbox {
       spooled: mail,
       origins: [],
       busy: false,
+      firstsHere: undefined,
     };
   }
 
@@ -615,7 +699,11 @@ export class Outbox {
     try {
       if (!job.rendered) {
         const entries = liveEntries(job);
-        const notices = this.notices(job);
+        const { fleet } = this.options;
+        // A crash mail does not wait for the group's counts.
+        const fleetNotices = fleet && !job.urgent && !job.spooled ? await fleet.problemNotices(entries) : [];
+        if (generation !== this.generation) return;
+        const notices = [...this.notices(job), ...fleetNotices];
         const parts = await this.options.render(entries, notices);
         if (generation !== this.generation) return;
         job.rendered = { entries, parts, notices };

@@ -507,7 +507,12 @@ export class RedisStore implements SharedStore {
       enableOfflineQueue: false,
       // How long a closed connection may wait for its socket to end, which one that failed never does.
       disconnectTimeout: this.#timeoutMs,
+      // A lost connection ends instead of retrying on a timer, which would keep the process alive;
+      // the next operation opens a new one.
+      retryStrategy: () => null,
     });
+    // Shared state is no reason for a process to stay alive: its logging decides that.
+    client.on('connect', () => client.stream.unref());
     // ioredis reconnects by itself; without a listener it would print each failure to the console.
     client.on('error', (error: unknown) => {
       this.#lastConnectionError = messageOf(error);

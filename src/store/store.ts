@@ -166,3 +166,46 @@ export class MemoryStore implements MailStore {
     this.#counts.set(fingerprintId, counted);
   }
 }
+
+/**
+ * The group `name` of `shared`, opened at its first use and again after `close()`: a transport
+ * that is closed and used again gets its group back, and one that never sends holds no connection.
+ */
+export class ReopeningGroup implements MailStore {
+  readonly #shared: SharedStore;
+  readonly #name: string;
+  #group: MailStore | undefined;
+
+  constructor(shared: SharedStore, name: string) {
+    this.#shared = shared;
+    this.#name = name;
+  }
+
+  takeMailSlot(limit: Readonly<RateLimitOptions>, nowMs: number): Promise<MailSlot> {
+    return this.#open().takeMailSlot(limit, nowMs);
+  }
+
+  noteProblem(
+    fingerprintId: string,
+    policy: Readonly<RenotifyPolicy>,
+    nowMs: number,
+    count: number,
+  ): Promise<ProblemNote> {
+    return this.#open().noteProblem(fingerprintId, policy, nowMs, count);
+  }
+
+  takeProblemCounts(fingerprintId: string): Promise<ProblemCounts> {
+    return this.#open().takeProblemCounts(fingerprintId);
+  }
+
+  async close(): Promise<void> {
+    const group = this.#group;
+    this.#group = undefined;
+    await group?.close();
+  }
+
+  #open(): MailStore {
+    this.#group ??= this.#shared.openGroup(this.#name);
+    return this.#group;
+  }
+}

@@ -1,0 +1,182 @@
+import { createHash } from 'node:crypto';
+import type { Clock, TimerHandle } from '../clock';
+import type { CapturedEntry } from '../entry';
+import type { RateLimitOptions } from '../options';
+import type { MailSlot, MailStore, ProblemNote } from '../store/store';
+import type { RenotifyPolicy } from './renotify';
+
+/** How long the occurrences of problems are counted here before they are added to the shared counts. */
+export const TALLY_INTERVAL_MS = 1000;
+
+// Problems counted between two additions, and first occurrences awaiting the shared answer, at
+// most: beyond, the counts are lost (never an entry), and a first occurrence mails as if alone.
+const MAX_TALLIED = 1000;
+// Problems a mail asks the shared counts of, at most: the most frequent in it.
+const MAX_COUNTED_PER_MAIL = 20;
+const MAX_PROBLEM_CHARS = 100;
+
+interface Tally {
+  count: number;
+  /** This process mailed the problem at once: whether it was first in the group decides if it goes. */
+  firstHere: boolean;
+}
+
+/** The name of a problem in the shared store: short, and free of any text of the entry. */
+function problemId(fingerprint: string): string {
+  return createHash('sha256').update(fingerprint).digest('hex').slice(0, 32);
+}
+
+function problemName(message: string): string {
+  const line = message.replace(/\s+/g, ' ').trim();
+  return line.length > MAX_PROBLEM_CHARS ? `${line.slice(0, MAX_PROBLEM_CHARS - 1)}…` : line;
+}
+
+export interface FleetOptions {
+  store: MailStore;
+  clock: Clock;
+  /** The problem an entry belongs to. */
+  fingerprint: (entry: CapturedEntry) => string;
+  /** Re-notification windows, shared by the group; undefined when every trigger entry mails at once. */
+  renotify: Readonly<RenotifyPolicy> | undefined;
+  /** Whether an entry counts as an occurrence of a problem (an entry of the trigger level). */
+  isProblem: (entry: CapturedEntry) => boolean;
+}
+
+/**
+ * What the outbox shares with the other transports of its group through a `MailStore`: the rate
+ * window, and for each problem its re-notification window and its counts. Occurrences are
+ * counted here on the logging path, synchronously, and added to the shared counts at most every
+ * `TALLY_INTERVAL_MS` and before each mail; the store is only asked between mails, so that it
+ * never stands in the way of `logger.info()`. The store given is expected never to reject (a
+ * `FallbackStore`).
+ */
+export class Fleet {
+  readonly #options: FleetOptions;
+  #tally = new Map<string, Tally>();
+  /** For a problem this process mailed at once, the group's answer to that occurrence. */
+  readonly #firstAnswers = new Map<string, ProblemNote>();
+  #timer: TimerHandle | undefined;
+  #adding: Promise<void> = Promise.resolve();
+
+  constructor(options: FleetOptions) {
+    this.#options = options;
+  }
+
+  /** Whether problems are shared: re-notification is on. */
+  get sharesProblems(): boolean {
+    return this.#options.renotify !== undefined;
+  }
+
+  /** Takes a slot of the group's rate window. */
+  takeMailSlot(limit: Readonly<RateLimitOptions>, nowMs: number): Promise<MailSlot> {
+    return this.#options.store.takeMailSlot(limit, nowMs);
+  }
+
+  /**
+   * Counts an occurrence of the problem `fingerprint`; `firstHere` when this process mails it at
+   * once. Synchronous and cheap: it runs on the logging path.
+   */
+  count(fingerprint: string, firstHere: boolean): void {
+    if (this.#options.renotify === undefined) return;
+    const tally = this.#tally.get(fingerprint);
+    if (tally !== undefined) {
+      tally.count++;
+      tally.firstHere ||= firstHere;
+    } else if (this.#tally.size < MAX_TALLIED) {
+      this.#tally.set(fingerprint, { count: 1, firstHere });
+    }
+    if (firstHere) this.#firstAnswers.delete(fingerprint);
+    this.#timer ??= this.#options.clock.setTimeout(() => {
+      this.#timer = undefined;
+      void this.addCounts();
+    }, TALLY_INTERVAL_MS);
+  }
+
+  /** Adds what was counted here to the group's counts; resolves once the store answered. */
+  addCounts(): Promise<void> {
+    if (this.#timer !== undefined) {
+      this.#options.clock.clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    // One addition at a time, in order: an answer about a first occurrence must not be
+    // overwritten by the answer to an older one.
+    this.#adding = this.#adding.then(() => this.#add());
+    return this.#adding;
+  }
+
+  async #add(): Promise<void> {
+    const policy = this.#options.renotify;
+    if (policy === undefined || this.#tally.size === 0) return;
+    const tally = this.#tally;
+    this.#tally = new Map();
+    const now = this.#options.clock.now();
+    await Promise.all(
+      [...tally].map(async ([fingerprint, { count, firstHere }]) => {
+        const note = await this.#options.store.noteProblem(problemId(fingerprint), policy, now, count);
+        if (!firstHere) return;
+        if (this.#firstAnswers.size >= MAX_TALLIED) {
+          const oldest = this.#firstAnswers.keys().next();
+          if (oldest.done !== true) this.#firstAnswers.delete(oldest.value);
+        }
+        this.#firstAnswers.set(fingerprint, note);
+      }),
+    );
+  }
+
+  /**
+   * For a mail sent at once because of problems this process saw first, when another transport
+   * of the group already mailed every one of them within its window: the time that window ends,
+   * when the occurrences here are due as repeats. Undefined when the mail goes now. Asks the
+   * store first.
+   */
+  async repeatsUntil(fingerprints: readonly string[]): Promise<number | undefined> {
+    await this.addCounts();
+    let until: number | undefined;
+    for (const fingerprint of fingerprints) {
+      const answer = this.#firstAnswers.get(fingerprint);
+      this.#firstAnswers.delete(fingerprint);
+      // No answer (forgotten, or counted while the store was not asked): the mail goes.
+      if (answer === undefined || answer.first) return undefined;
+      until = until === undefined ? answer.windowEndsAt : Math.min(until, answer.windowEndsAt);
+    }
+    return until;
+  }
+
+  /**
+   * What a mail says about its problems beyond this process: for each problem of `entries` that
+   * the group saw on more than one host since the last mail about it, how often and on how many
+   * hosts. Reads and resets those counts.
+   */
+  async problemNotices(entries: readonly CapturedEntry[]): Promise<string[]> {
+    if (this.#options.renotify === undefined) return [];
+    const problems = new Map<string, { message: string; count: number }>();
+    for (const entry of entries) {
+      if (!this.#options.isProblem(entry)) continue;
+      const fingerprint = this.#options.fingerprint(entry);
+      const problem = problems.get(fingerprint);
+      if (problem) problem.count++;
+      else problems.set(fingerprint, { message: entry.message, count: 1 });
+    }
+    if (problems.size === 0) return [];
+    await this.addCounts();
+    const mostFrequent = [...problems].sort((a, b) => b[1].count - a[1].count).slice(0, MAX_COUNTED_PER_MAIL);
+    const counted = await Promise.all(
+      mostFrequent.map(async ([fingerprint, { message }]) => ({
+        message,
+        counts: await this.#options.store.takeProblemCounts(problemId(fingerprint)),
+      })),
+    );
+    return counted
+      .filter(({ counts }) => counts.hosts > 1)
+      .map(
+        ({ message, counts }) =>
+          `Across the hosts sharing this mail's store: "${problemName(message)}" was seen ${counts.count.toLocaleString('en-US')} times on ${counts.hosts.toLocaleString('en-US')} hosts since the last mail about it.`,
+      );
+  }
+
+  /** Stops counting; what was counted and not yet added is let go. */
+  stop(): void {
+    this.#options.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
