@@ -5,25 +5,9 @@ import winston from 'winston';
 import { BufferedMailTransport } from '../../src';
 import { ManualClock } from '../helpers/manual-clock';
 import { expectEveryEntryAccounted } from '../helpers/outbox';
-import { bodyLines, optionsFor, recordingTransport, startServer, type ReceivedMail } from '../helpers/smtp';
+import { bodyLines, carriedMessages, optionsFor, recordingTransport, startServer } from '../helpers/smtp';
 
 const MINUTE = 60_000;
-
-/** The messages a mail carries: listed in its text, and collapsed into its NDJSON attachment. */
-function carriedMessages(mail: ReceivedMail): string[] {
-  const lines = bodyLines(mail);
-  const start = lines.indexOf('Log entries, in order:') + 1;
-  const listed = lines
-    .slice(start)
-    .filter((line) => /^\S+Z [A-Z]+ +/.test(line))
-    .map((line) => line.replace(/^\S+ \S+ +/, '').replace(/ \{.*\}$/, ''));
-  const collapsed = mail.parsed.attachments
-    .filter((attachment) => attachment.filename?.startsWith('collapsed-') === true)
-    .flatMap((attachment) => attachment.content.toString('utf8').split('\n'))
-    .filter((line) => line !== '')
-    .map((line) => (JSON.parse(line) as { message: string }).message);
-  return [...listed, ...collapsed];
-}
 
 describe('an error loop at default options', () => {
   test('thousands of the same error in a few seconds make a handful of mails, and every entry arrives once', async () => {

@@ -114,8 +114,8 @@ export function bodyLines(mail: ReceivedMail): string[] {
   return text.split(/\r?\n/).filter((line, index, lines) => !(line === '' && index === lines.length - 1));
 }
 
-/** The text of a mail before its foot: the block after the signature separator that says where the mail comes from. */
-export function withoutFoot(text: string): string {
+export /** The text of a mail before its foot: the block after the signature separator that says where the mail comes from. */
+function withoutFoot(text: string): string {
   const foot = text.search(/\r?\n\r?\n-- \r?\n/);
   return foot === -1 ? text : text.slice(0, foot + 1);
 }
@@ -127,4 +127,20 @@ export function gate(): { promise: Promise<void>; open: () => void } {
     open = resolve;
   });
   return { promise, open };
+}
+
+/** The messages a mail carries: listed in its text, and collapsed into its NDJSON attachment. */
+export function carriedMessages(mail: ReceivedMail): string[] {
+  const lines = bodyLines(mail);
+  const start = lines.indexOf('Log entries, in order:') + 1;
+  const listed = lines
+    .slice(start)
+    .filter((line) => /^\S+Z [A-Z]+ +/.test(line))
+    .map((line) => line.replace(/^\S+ \S+ +/, '').replace(/ \{.*\}$/, ''));
+  const collapsed = mail.parsed.attachments
+    .filter((attachment) => attachment.filename?.startsWith('collapsed-') === true)
+    .flatMap((attachment) => attachment.content.toString('utf8').split('\n'))
+    .filter((line) => line !== '')
+    .map((line) => (JSON.parse(line) as { message: string }).message);
+  return [...listed, ...collapsed];
 }

@@ -2,7 +2,7 @@ import type { MailMessage } from '../../src/options';
 import { Fleet } from '../../src/outbox/fleet';
 import { Renotify } from '../../src/outbox/renotify';
 import { FallbackStore } from '../../src/store/fallback';
-import { createStoreError, MemoryStore, type MailStore } from '../../src/store/store';
+import { createStoreError, MemoryStore, type MailSlot, type MailStore } from '../../src/store/store';
 import type { CapturedEntry } from '../../src/entry';
 import { entry, expectEveryEntryAccounted, lines, scriptedOutbox } from '../helpers/outbox';
 import { ManualClock } from '../helpers/manual-clock';
@@ -178,5 +178,36 @@ describe('a fleet sharing one store', () => {
       expect(member.stats()).toMatchObject({ entriesMailed: 1, entriesPending: 0 });
       expectEveryEntryAccounted(member.stats());
     }
+  });
+
+  test('a close that begins while the group decides on a slot does not wait for the rate limit', async () => {
+    const answers: Array<(slot: MailSlot) => void> = [];
+    const memory = new MemoryStore();
+    const slow: MailStore = {
+      takeMailSlot: () => new Promise((resolve) => answers.push(resolve)),
+      noteProblem: (...args) => memory.noteProblem(...args),
+      takeProblemCounts: (id) => memory.takeProblemCounts(id),
+      close: () => memory.close(),
+    };
+    const clock = new ManualClock();
+    const { outbox, mailer, stats } = scriptedOutbox({
+      clock,
+      capacity: 1,
+      rateLimit: { mails: 6, perMs: MINUTE },
+      fleet: new Fleet({ store: slow, clock, fingerprint, renotify: undefined, isProblem }),
+    });
+    outbox.accept(entry('request 1 handled'));
+    await settle();
+    expect(answers).toHaveLength(1);
+    const closed = outbox.close(10_000);
+    await settle();
+    // The group is full for the next 10 minutes: the answer comes after the close began.
+    answers[0]!({ granted: false, retryInMs: 10 * MINUTE });
+    const pending = await mailer.next();
+    expect(clock.now()).toBe(0);
+    expect(lines(pending.message)).toEqual(['request 1 handled']);
+    pending.accept();
+    await closed;
+    expect(stats()).toMatchObject({ entriesMailed: 1, entriesPending: 0 });
   });
 });

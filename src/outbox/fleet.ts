@@ -170,7 +170,7 @@ export class Fleet {
       .filter(({ counts }) => counts.hosts > 1)
       .map(
         ({ message, counts }) =>
-          `Across the hosts sharing this mail's store: "${problemName(message)}" was seen ${counts.count.toLocaleString('en-US')} times on ${counts.hosts.toLocaleString('en-US')} hosts since the last mail about it.`,
+          `The hosts sharing this mail's store saw "${problemName(message)}" ${counts.count.toLocaleString('en-US')} more times, on ${counts.hosts.toLocaleString('en-US')} ${counts.hosts === 1 ? 'host' : 'hosts'}; each host mails its own entries.`,
       );
   }
 

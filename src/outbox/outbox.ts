@@ -518,7 +518,8 @@ export class Outbox {
       if (sharedLimit && !this.closing && !head.urgent) {
         const slot = await fleet.takeMailSlot(rateLimit, now);
         if (generation !== this.generation) return undefined;
-        if (!slot.granted) {
+        // A close that began while the group answered does not wait for the rate limit.
+        if (!slot.granted && !this.closing) {
           heldBack = true;
           rateHeld = true;
           await this.sleep(Math.max(1, slot.retryInMs));
