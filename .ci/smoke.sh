@@ -164,6 +164,15 @@ startLocalSmtpServer().then(
 JS
 node no-peers.cjs
 
+# Without ioredis, the redis entry loads, and a store with a URL names what to install.
+cat > no-ioredis.cjs <<'JS'
+const assert = require('node:assert');
+const { RedisStore } = require('winston-buffered-mail/redis');
+assert.throws(() => new RedisStore({ url: 'redis://127.0.0.1:6379' }), /needs the optional package `ioredis`, which is not installed: npm install ioredis$/);
+console.log('smoke: redis entry without ioredis ok');
+JS
+node no-ioredis.cjs
+
 cat > use-testing.ts <<'TS'
 import { startLocalSmtpServer, type LocalSmtpServer } from 'winston-buffered-mail/testing';
 export async function start(): Promise<LocalSmtpServer> {
@@ -186,3 +195,29 @@ if [ -n "$ours" ]; then
   exit 1
 fi
 echo "smoke: TypeScript (esModuleInterop false) ok: use-testing.ts, but for smtp-server's own declarations"
+
+cat > use-redis.ts <<'TS'
+import { BufferedMailTransport } from 'winston-buffered-mail';
+import { RedisStore, type RedisStoreOptions } from 'winston-buffered-mail/redis';
+const options: RedisStoreOptions = { url: 'redis://127.0.0.1:6379', group: 'orders', timeoutMs: 250 };
+export const mail = new BufferedMailTransport({
+  transporter: { sendMail: async () => ({}) },
+  from: 'app@example.com',
+  to: 'ops@example.com',
+  store: new RedisStore(options),
+});
+TS
+npm install --no-audit --no-fund --silent ioredis@5 >/dev/null
+for setup in "${setups[@]}"; do
+  tsc_in "$setup" use-redis.ts
+  echo "smoke: TypeScript (${setup%%|*}) ok: use-redis.ts"
+done
+cat > use-redis.mjs <<'JS'
+import assert from 'node:assert';
+import { RedisStore } from 'winston-buffered-mail/redis';
+const store = new RedisStore({ url: 'redis://127.0.0.1:6379' });
+assert.deepStrictEqual(JSON.parse(JSON.stringify(store)), { target: 'redis://127.0.0.1:6379', keyPrefix: 'wbm:', timeoutMs: 500 });
+await store.close();
+console.log('smoke: redis entry from ESM ok');
+JS
+node use-redis.mjs

@@ -124,6 +124,22 @@ describeWithRedis('transports sharing a RedisStore', () => {
     }
   });
 
+  test('without the store, the same three replicas mail the failure three times at once', async () => {
+    const server = await startServer();
+    const { clock, members } = replicas(server, 3, false);
+    members.forEach(({ logger }, replica) => {
+      for (let index = 0; index < 50; index++) {
+        logger.error(`Connection refused to db 10.0.0.5:5432 (replica ${replica}, attempt ${index})`);
+      }
+    });
+    await server.waitForMails(3);
+    clock.advanceTo(5 * MINUTE);
+    await server.waitForMails(6);
+    await Promise.all(members.map(({ transport }) => transport.flush()));
+    expect(server.mails).toHaveLength(6);
+    expect(server.mails.flatMap(fleetNotices)).toEqual([]);
+  });
+
   /**
    * Starts `count` replica processes (fixtures/fleet-replica.ts), sharing Redis when `shared`;
    * once each has logged its storm and `stormMails` mails arrived, ends them all. Returns the
@@ -244,6 +260,15 @@ describeWithRedis('transports sharing a RedisStore', () => {
     for (const { transport, warnings } of members) {
       expect(warnings.map((warning) => warning.code)).toEqual(['ESTORE']);
       expectEveryEntryAccounted(transport);
+    }
+    // Closing the transports closes the connections their stores opened.
+    await Promise.all(members.map(({ transport }) => transport.close()));
+    const admin = new Redis(redis.url());
+    try {
+      const clients = (await admin.client('LIST')) as string;
+      expect(clients.trim().split('\n')).toHaveLength(1);
+    } finally {
+      admin.disconnect();
     }
   });
 
