@@ -898,6 +898,11 @@ function resolveStore(value: unknown): SharedStore | undefined {
   if (value === undefined) return undefined;
   const store = value as Partial<SharedStore>;
   if (!isObject(value) || typeof store.openGroup !== 'function' || typeof store.close !== 'function') {
+    if (isObject(value) && typeof value.sendCommand === 'function') {
+      throw new TypeError(
+        "Expected `store` to be a shared store, got a Redis client: pass `new RedisStore({ client })` from 'winston-buffered-mail/redis'",
+      );
+    }
     throw new TypeError(
       expected('store', "a shared store such as `new RedisStore({ url })` from 'winston-buffered-mail/redis'", value),
     );

@@ -122,6 +122,7 @@ export class BufferedMailTransport extends TransportStream {
   readonly #journal: Journal | undefined;
   /** The state shared with the transports of the same group, when the `store` option is set. */
   readonly #store: MailStore | undefined;
+  readonly #fleet: Fleet | undefined;
   readonly #secrets: RedactionForms;
   // What the exit handling calls; closures, so that they are no methods a user could call.
   readonly #exitHooks: ExitAware = {
@@ -196,6 +197,16 @@ export class BufferedMailTransport extends TransportStream {
     const clock = settings.clock ?? systemClock;
     const store = this.openStore(settings);
     this.#store = store;
+    const fleet =
+      store &&
+      new Fleet({
+        store,
+        clock,
+        fingerprint: this.fingerprint,
+        renotify: settings.mode === 'batch' ? settings.renotify : undefined,
+        isProblem: (entry) => !entry.crash && this.reachesFlushLevel(entry.level),
+      });
+    this.#fleet = fleet;
     this.outbox = new Outbox({
       journal: journal && {
         append: (entry, urgent) => void journal.append(entry, urgent),
@@ -239,15 +250,7 @@ export class BufferedMailTransport extends TransportStream {
         policy: new Renotify(settings.renotify),
         fingerprint: this.fingerprint,
       },
-      fleet:
-        store &&
-        new Fleet({
-          store,
-          clock,
-          fingerprint: this.fingerprint,
-          renotify: settings.mode === 'batch' ? settings.renotify : undefined,
-          isProblem: (entry) => !entry.crash && this.reachesFlushLevel(entry.level),
-        }),
+      fleet,
       retry: settings.retry,
       rateLimit: settings.rateLimit,
       maxBufferedBytes: settings.maxBufferedBytes,
@@ -331,7 +334,7 @@ export class BufferedMailTransport extends TransportStream {
           this.#journal?.close();
         }
         this.#mailer.close();
-        return this.#store?.close();
+        return this.#closeStore();
       });
     return this.closing;
   }
@@ -415,6 +418,14 @@ export class BufferedMailTransport extends TransportStream {
         warn(Object.assign(new Error(`Could not recover journals: ${String(error)}`), { code: 'EJOURNAL' })),
       );
     return journal;
+  }
+
+  /** Adds what was counted to the group's counts, then lets go of the connection; a later use opens it again. */
+  async #closeStore(): Promise<void> {
+    if (this.#fleet === undefined || this.#store === undefined) return;
+    await this.#fleet.addCounts();
+    this.#fleet.stop();
+    await this.#store.close();
   }
 
   /** The group's shared state, answered from this process's own while the store cannot answer. */

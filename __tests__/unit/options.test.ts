@@ -53,6 +53,18 @@ describe('configuration errors are thrown by the constructor and name the option
       'Expected exactly one of `smtp` (an SMTP server) and `transporter` (a nodemailer transporter), got neither',
     ],
     [
+      'a store that is a URL',
+      { ...valid, store: 'redis://127.0.0.1:6379' },
+      TypeError,
+      'Expected `store` to be a shared store such as `new RedisStore({ url })` from \'winston-buffered-mail/redis\', got `"redis://127.0.0.1:6379"` (string)',
+    ],
+    [
+      'a store that is an ioredis client',
+      { ...valid, store: { get: () => undefined, sendCommand: () => undefined, status: 'ready' } },
+      TypeError,
+      "Expected `store` to be a shared store, got a Redis client: pass `new RedisStore({ client })` from 'winston-buffered-mail/redis'",
+    ],
+    [
       'both smtp and transporter',
       { ...valid, transporter: { sendMail: () => Promise.resolve({}) } },
       TypeError,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Clock, TimerHandle } from '../clock';
+import { performance } from 'node:perf_hooks';
+import { nextTurn, type Clock, type TimerHandle } from '../clock';
 import type { CapturedEntry } from '../entry';
 import type { RateLimitOptions } from '../options';
 import type { MailSlot, MailStore, ProblemNote } from '../store/store';
@@ -14,6 +15,7 @@ const MAX_TALLIED = 1000;
 // Problems a mail asks the shared counts of, at most: the most frequent in it.
 const MAX_COUNTED_PER_MAIL = 20;
 const MAX_PROBLEM_CHARS = 100;
+const SLICE_MS = 2;
 
 interface Tally {
   count: number;
@@ -150,7 +152,14 @@ export class Fleet {
   async problemNotices(entries: readonly CapturedEntry[]): Promise<string[]> {
     if (this.#options.renotify === undefined) return [];
     const problems = new Map<string, { message: string; count: number }>();
-    for (const entry of entries) {
+    let sliceStart = performance.now();
+    for (let index = 0; index < entries.length; index++) {
+      // Fingerprints cost microseconds each: thousands of them leave the event loop free in between.
+      if (index % 64 === 63 && performance.now() - sliceStart > SLICE_MS) {
+        await nextTurn();
+        sliceStart = performance.now();
+      }
+      const entry = entries[index]!;
       if (!this.#options.isProblem(entry)) continue;
       const fingerprint = this.#options.fingerprint(entry);
       const problem = problems.get(fingerprint);
