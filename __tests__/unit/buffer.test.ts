@@ -189,3 +189,36 @@ describe('dropping repeats first', () => {
     expect(texts(batches.push(info('b'), 0))).toEqual(['a', 'b']);
   });
 });
+
+describe('entries put back', () => {
+  test('go before those waiting; the repeats among them wait for their time and do not count towards capacity', () => {
+    const batches = buffer({ capacity: 3, flushIntervalMs: 60_000 });
+    batches.push(info('later'), 10);
+    expect(batches.restore([info('earlier'), error('db down')], [false, true], 300_000, 20)).toBeUndefined();
+    expect(batches.size).toBe(3);
+    expect(batches.repeatCount).toBe(1);
+    // Due at the interval counted from the first entry waiting, before the repeat's time.
+    expect(batches.dueAt).toBe(60_010);
+    expect(texts(batches.push(info('last'), 30))).toEqual(['earlier', 'db down', 'later', 'last']);
+  });
+
+  test('make a batch at once when the entries that count fill capacity', () => {
+    const batches = buffer({ capacity: 3 });
+    batches.push(info('c'), 0);
+    expect(texts(batches.restore([info('a'), info('b'), error('x')], [false, false, true], 300_000, 5))).toEqual([
+      'a',
+      'b',
+      'x',
+      'c',
+    ]);
+    expect(batches.size).toBe(0);
+  });
+
+  test('wait until the repeats are due when nothing else makes them due', () => {
+    const batches = buffer({ capacity: 3 });
+    batches.restore([error('x')], [true], 300_000, 5);
+    expect(batches.dueAt).toBe(300_000);
+    expect(batches.takeDue(299_999)).toBeUndefined();
+    expect(texts(batches.takeDue(300_000))).toEqual(['x']);
+  });
+});

@@ -406,9 +406,7 @@ export class Outbox {
       spooled: undefined,
       origins: origin === undefined ? [] : [origin],
       busy: false,
-      // A full batch goes whoever mailed the problem first.
-      firstsHere:
-        firstHere !== undefined && !urgent && entries.length < this.options.capacity ? [firstHere] : undefined,
+      firstsHere: firstHere !== undefined && !urgent ? [firstHere] : undefined,
     });
     if (urgent) this.wake();
     void this.pump();
