@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import winston from 'winston';
 import type { BufferedMailTransportOptions } from '../../src';
 import { RedisStore } from '../../src/redis';
+import type { ChildProcess } from 'node:child_process';
 import { runFixture, startFixture, type ChildResult } from '../helpers/child';
 import { ManualClock } from '../helpers/manual-clock';
 import { expectEveryEntryAccounted } from '../helpers/outbox';
@@ -142,34 +143,63 @@ describeWithRedis('transports sharing a RedisStore', () => {
 
   /**
    * Starts `count` replica processes (fixtures/fleet-replica.ts), sharing Redis when `shared`;
-   * once each has logged its storm and `stormMails` mails arrived, ends them all. Returns the
-   * number of mails that arrived before they were told to end, and what each printed.
+   * once each has logged its storm and `stormMails` mails arrived, runs `between` (if any), then
+   * ends them all. Returns the number of mails that arrived before they were told to end, and
+   * what each printed.
    */
-  async function runFleet(server: LocalSmtpServer, count: number, shared: boolean, stormMails: number) {
+  async function runFleet(
+    server: LocalSmtpServer,
+    count: number,
+    shared: boolean,
+    stormMails: number,
+    between?: (replicas: Array<{ child: ChildProcess; printed: (text: string) => Promise<void> }>) => Promise<void>,
+  ) {
     const prefix = `wbm-fleet-${Date.now()}-${Math.random().toString(16).slice(2)}:`;
-    const replicas = Array.from({ length: count }, (_, index) =>
-      startFixture('fleet-replica.ts', {
+    const replicas = Array.from({ length: count }, (_, index) => {
+      const started = startFixture('fleet-replica.ts', {
         ...childEnv(server),
         REPLICA: `web-${index}`,
         ...(shared && { REDIS_URL: redis.url(), REDIS_KEY_PREFIX: prefix }),
-      }),
-    );
-    const logged = replicas.map(
-      ({ child }) =>
+      });
+      let output = '';
+      const waiters: Array<() => void> = [];
+      started.child.stdout?.on('data', (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+        waiters.splice(0).forEach((check) => check());
+      });
+      const printed = (text: string) =>
         new Promise<void>((resolve) => {
-          let output = '';
-          child.stdout?.on('data', (chunk: Buffer) => {
-            output += chunk.toString('utf8');
-            if (output.includes('logged\n')) resolve();
-          });
-        }),
-    );
-    await Promise.all(logged);
+          const check = () => (output.includes(text) ? resolve() : waiters.push(check));
+          check();
+        });
+      return { ...started, printed };
+    });
+    await Promise.all(replicas.map(({ printed }) => printed('logged 1\n')));
     await server.waitForMails(stormMails, 30_000);
+    await between?.(replicas);
     const beforeEnd = server.mails.length;
     for (const { child } of replicas) child.kill('SIGUSR2');
     const results: ChildResult[] = await Promise.all(replicas.map(({ result }) => result));
     return { beforeEnd, results };
+  }
+
+  /** The ids of the entries a replica logs in `phases` storms. */
+  function loggedIds(replicas: number, phases: number): string[] {
+    return Array.from({ length: replicas }, (_, replica) =>
+      Array.from({ length: phases }, (__, phase) =>
+        Array.from({ length: 20 }, (___, index) => [
+          `web-${replica}-p${phase + 1}-e${index}`,
+          `web-${replica}-p${phase + 1}-i${index}`,
+        ]),
+      ),
+    ).flat(3);
+  }
+
+  /** The ids of the entries the mails carried. */
+  function carriedIds(server: LocalSmtpServer): string[] {
+    return server.mails
+      .flatMap(carriedMessages)
+      .map((message) => /request (web-\d-p\d-[ei]\d+)/.exec(message)?.[1] ?? message);
   }
 
   function statsOf(result: ChildResult): Record<string, number> {
@@ -186,12 +216,8 @@ describeWithRedis('transports sharing a RedisStore', () => {
     expect(beforeEnd).toBeLessThanOrEqual(6);
     // At shutdown each replica sends what it holds as one mail, whatever the limit.
     expect(server.mails.length).toBeLessThanOrEqual(beforeEnd + 4);
-    const expected = results.flatMap((_, replica) =>
-      Array.from({ length: 20 }, (__, index) => [`web-${replica}-e${index}`, `web-${replica}-i${index}`]).flat(),
-    );
-    const carried = server.mails
-      .flatMap(carriedMessages)
-      .map((message) => /request (web-\d-[ei]\d+)/.exec(message)?.[1] ?? message);
+    const carried = carriedIds(server);
+    const expected = loggedIds(4, 1);
     expect([...carried].sort()).toEqual([...expected].sort());
     for (const result of results) {
       expect(result.status).toBe(0);
@@ -206,6 +232,32 @@ describeWithRedis('transports sharing a RedisStore', () => {
     const { beforeEnd, results } = await runFleet(server, 4, false, 12);
     expect(beforeEnd).toBeGreaterThanOrEqual(12);
     for (const result of results) expect(statsOf(result)).toMatchObject({ entriesMailed: 40, entriesPending: 0 });
+  });
+
+  test('four replica processes whose Redis stops mid-storm go on alone, each says so once, and every entry arrives once', async () => {
+    const server = await startServer();
+    const { results } = await runFleet(server, 4, true, 3, async (replicas) => {
+      await redis.stop();
+      for (const { child } of replicas) child.kill('SIGUSR1');
+      await Promise.all(replicas.map(({ printed }) => printed('logged 2\n')));
+      // Each replica finds Redis gone when it next asks, at its next mail at the latest.
+      await Promise.all(replicas.map(({ printed }) => printed('warn ESTORE')));
+    });
+    expect([...carriedIds(server)].sort()).toEqual([...loggedIds(4, 2)].sort());
+    for (const result of results) {
+      expect(result.status).toBe(0);
+      expect(result.stdout.match(/^warn .*$/gm)).toEqual([
+        expect.stringMatching(
+          /^warn ESTORE The shared `store` did not answer; .*Redis at redis:\/\/127\.0\.0\.1:\d+ is unreachable/,
+        ),
+      ]);
+      expect(statsOf(result)).toMatchObject({
+        entriesLogged: 80,
+        entriesMailed: 80,
+        entriesPending: 0,
+        entriesDropped: 0,
+      });
+    }
   });
 
   test('when Redis stops mid-storm, each replica goes on alone, says so once, loses nothing, and shares again once Redis is back', async () => {
