@@ -119,6 +119,8 @@ interface Job {
    * transport of the group already mailed them, the mail waits as their repeats.
    */
   firstsHere: string[] | undefined;
+  /** Rendered ahead while the mail before it is on the wire; settles once it is rendered. */
+  rendering: Promise<void> | undefined;
 }
 
 function liveEntries(job: Job): CapturedEntry[] {
@@ -171,6 +173,8 @@ export class Outbox {
   private dropLimit = 'maxBufferedBytes';
   /** The problem of the trigger entry being accepted, when this process mails it at once. */
   private firstHere: string | undefined;
+  /** The job whose mail the pump is sending: a render ahead of it leaves it marked busy. */
+  private sending: Job | undefined;
 
   constructor(private readonly options: OutboxOptions) {
     this.ledger = options.ledger;
@@ -407,6 +411,7 @@ export class Outbox {
       origins: origin === undefined ? [] : [origin],
       busy: false,
       firstsHere: firstHere !== undefined && !urgent ? [firstHere] : undefined,
+      rendering: undefined,
     });
     if (urgent) this.wake();
     void this.pump();
@@ -444,7 +449,12 @@ export class Outbox {
       for (;;) {
         const job = await this.nextJob(generation);
         if (!job || generation !== this.generation) break;
-        await this.sendNextPart(job, generation);
+        this.sending = job;
+        try {
+          await this.sendNextPart(job, generation);
+        } finally {
+          this.sending = undefined;
+        }
         if (generation !== this.generation) break;
       }
     } finally {
@@ -527,7 +537,12 @@ export class Outbox {
         if (this.jobs[0] !== head || head.busy || this.isEmpty(head)) continue;
       }
       // What waited for the rate limit, or would wait for it but shutdown does not, goes as one mail.
-      if (!head.rendered && !head.spooled && (heldBack || limited > 0 || (sharedLimit && this.closing))) {
+      if (
+        !head.rendered &&
+        !head.rendering &&
+        !head.spooled &&
+        (heldBack || limited > 0 || (sharedLimit && this.closing))
+      ) {
         this.mergeAfter(head, rateHeld || rateWait > 0);
       }
       // Marked now, before the logging path can run again: nothing is dropped from a mail on its way.
@@ -607,6 +622,7 @@ export class Outbox {
       origins: [],
       busy: false,
       firstsHere: undefined,
+      rendering: undefined,
     };
   }
 
@@ -694,6 +710,8 @@ export class Outbox {
   /** Renders the job if it is not yet, and sends its next mail, retrying as the failure allows. */
   private async sendNextPart(job: Job, generation: number): Promise<void> {
     const { mailer, clock, retry, reporter, classify } = this.options;
+    if (job.rendering) await job.rendering;
+    if (generation !== this.generation) return;
     job.busy = true;
     try {
       if (!job.rendered) {
@@ -717,7 +735,10 @@ export class Outbox {
       let failed = false;
       try {
         if (this.options.journal && !job.spooled) this.options.journal.markSending(this.partEntries(job));
-        info = await mailer.send(this.options.toMessage(part), part.transferEncodings);
+        const sent = mailer.send(this.options.toMessage(part), part.transferEncodings);
+        // After nodemailer has begun the conversation: the render then fills the waits for the server.
+        void nextTurn().then(() => this.renderAhead(job, generation));
+        info = await sent;
       } catch (error) {
         failed = true;
         failure = error;
@@ -766,6 +787,35 @@ export class Outbox {
     } finally {
       job.busy = false;
     }
+  }
+
+  /**
+   * While a mail is on the wire, renders the mail after it, so that the next one is ready when the
+   * server accepts this one. Only when nothing can be merged into it later: without a rate limit
+   * (which merges the mails it held back) and without a shared store (which may hold a mail back).
+   */
+  private renderAhead(current: Job, generation: number): void {
+    if (this.limiter !== undefined || this.options.fleet !== undefined) return;
+    const index = this.jobs.indexOf(current);
+    const next = index === -1 ? undefined : this.jobs[index + 1];
+    if (!next || next.rendered || next.rendering || next.busy || next.spooled || next.urgent || this.isEmpty(next)) {
+      return;
+    }
+    // Marked busy meanwhile: nothing is dropped from it or merged into it.
+    next.busy = true;
+    next.rendering = (async () => {
+      try {
+        const entries = liveEntries(next);
+        const notices = this.notices(next);
+        const parts = await this.options.render(entries, notices);
+        if (generation === this.generation) next.rendered = { entries, parts, notices };
+      } catch {
+        // Rendered again when its turn comes, where a failure surfaces as it always did.
+      } finally {
+        next.rendering = undefined;
+        if (this.sending !== next) next.busy = false;
+      }
+    })();
   }
 
   /** A part refused as too large goes again as two smaller mails. */
