@@ -105,6 +105,7 @@ const WARNING_TYPE = 'WinstonBufferedMailWarning';
 // automated-mail headers, as sent.
 const THREAD_HEADER_BYTES = 1536;
 const RENDER_SLICE_MS = 2;
+const STORE_CLOSE_WAIT_MS = 500;
 
 /**
  * A winston transport that keeps log entries and mails them in batches, over an SMTP connection
@@ -420,12 +421,27 @@ export class BufferedMailTransport extends TransportStream {
     return journal;
   }
 
-  /** Adds what was counted to the group's counts, then lets go of the connection; a later use opens it again. */
-  async #closeStore(): Promise<void> {
-    if (this.#fleet === undefined || this.#store === undefined) return;
-    await this.#fleet.addCounts();
-    this.#fleet.stop();
-    await this.#store.close();
+  /**
+   * Adds what was counted to the group's counts, then lets go of the connection; a later use
+   * opens it again. Waited for at most `STORE_CLOSE_WAIT_MS`: a store that does not answer goes
+   * on closing on its own, and keeps no process alive.
+   */
+  #closeStore(): Promise<void> {
+    const fleet = this.#fleet;
+    const store = this.#store;
+    if (fleet === undefined || store === undefined) return Promise.resolve();
+    const closed = fleet.addCounts().then(() => {
+      fleet.stop();
+      return store.close();
+    });
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([
+      closed,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, STORE_CLOSE_WAIT_MS);
+        timer.unref();
+      }),
+    ]).finally(() => clearTimeout(timer));
   }
 
   /** The group's shared state, answered from this process's own while the store cannot answer. */

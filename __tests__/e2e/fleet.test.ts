@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import winston from 'winston';
 import type { BufferedMailTransportOptions } from '../../src';
@@ -11,6 +12,7 @@ import {
   bodyLines,
   carriedMessages,
   childEnv,
+  endLogger,
   optionsFor,
   recordingTransport,
   startServer,
@@ -66,11 +68,13 @@ describeWithRedis('transports sharing a RedisStore', () => {
   /** Resolves once the group's count of its one problem, in Redis, is `count`. */
   async function problemCountIs(prefix: string, count: number): Promise<void> {
     const admin = new Redis(redis.url());
+    const deadline = Date.now() + 10_000;
     try {
       for (;;) {
         const keys = (await admin.keys(`${prefix}*problem:*`)).filter((key) => !key.endsWith(':hosts'));
         const counts = await Promise.all(keys.map((key) => admin.hget(key, 'count')));
         if (counts.length === 1 && Number(counts[0]) === count) return;
+        if (Date.now() > deadline) throw new Error(`The group's counts are ${JSON.stringify(counts)}, not [${count}]`);
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
     } finally {
@@ -98,10 +102,10 @@ describeWithRedis('transports sharing a RedisStore', () => {
     });
     // The other replicas' first errors were counted by the group as repeats: they hold them, and
     // mail them with their repeats when the first replica's window ends, 5 minutes on.
-    await problemCountIs(prefix, 100);
+    await problemCountIs(prefix, 101);
     // The first replica adds its own repeats within a second.
     clock.advanceTo(1000);
-    await problemCountIs(prefix, 149);
+    await problemCountIs(prefix, 150);
     expect(server.mails).toHaveLength(1);
     expect(carriedMessages(server.mails[0]!)).toEqual([
       'Connection refused to db 10.0.0.5:5432 (replica 0, attempt 0)',
@@ -114,7 +118,7 @@ describeWithRedis('transports sharing a RedisStore', () => {
     // One of the three mails at the window's end reports what the group saw.
     expect(server.mails.flatMap(fleetNotices)).toEqual([
       expect.stringMatching(
-        /^The hosts sharing this mail's store saw "Connection refused to db 10\.0\.0\.5:5432 \(replica \d, attempt \d+\)" 149 more times, on 3 hosts; each host mails its own entries\.$/,
+        /^The hosts sharing this mail's store saw "Connection refused to db 10\.0\.0\.5:5432 \(replica \d, attempt \d+\)" 150 times on 3 hosts since it was last reported; each host mails its own entries\.$/,
       ),
     ]);
     const carried = server.mails.flatMap(carriedMessages);
@@ -271,7 +275,7 @@ describeWithRedis('transports sharing a RedisStore', () => {
     log(0, 'Payment gateway timed out (replica 0)');
     await server.waitForMails(1);
     log(1, 'Payment gateway timed out (replica 1)');
-    await problemCountIs(prefix, 1);
+    await problemCountIs(prefix, 2);
 
     await redis.stop();
     for (let index = 0; index < 5; index++) {
@@ -304,7 +308,7 @@ describeWithRedis('transports sharing a RedisStore', () => {
     log(0, 'Disk almost full (replica 0)');
     await server.waitForMails(4);
     log(1, 'Disk almost full (replica 1)');
-    await problemCountIs(prefix, 1);
+    await problemCountIs(prefix, 2);
     expect(server.mails).toHaveLength(4);
 
     await clock.runUntil(Promise.all(members.map(({ transport }) => transport.flush())));
@@ -335,5 +339,35 @@ describeWithRedis('transports sharing a RedisStore', () => {
       'entry 1',
       'entry 2',
     ]);
+  });
+
+  test('with a Redis that accepts and never answers, logger.end() delivers everything at once', async () => {
+    const sockets: Socket[] = [];
+    const silent: Server = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const server = await startServer();
+      const store = new RedisStore({
+        url: `redis://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+        timeoutMs: 60_000,
+      });
+      stores.push(store);
+      const { transport, warnings } = recordingTransport({ ...optionsFor(server), store });
+      const logger = winston.createLogger({ transports: [transport] });
+      logger.error('Payment gateway timed out');
+      for (let index = 0; index < 5; index++) logger.info(`request ${index} handled`);
+      // The store is asked about the error, and never answers: the end does not wait for it.
+      await endLogger(logger, transport);
+      await transport.close();
+      expect(server.mails.flatMap(carriedMessages)).toEqual([
+        'Payment gateway timed out',
+        ...Array.from({ length: 5 }, (_, index) => `request ${index} handled`),
+      ]);
+      expect(warnings).toEqual([]);
+      expectEveryEntryAccounted(transport);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });

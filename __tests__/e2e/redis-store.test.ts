@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { inspect } from 'node:util';
 import { Redis } from 'ioredis';
 import { FallbackStore } from '../../src/store/fallback';
@@ -115,12 +115,29 @@ describeWithRedis('RedisStore against a real redis-server', () => {
       }
     });
 
-    test('a client whose clock is behind counts from the latest time the group has seen', async () => {
+    test('a client whose clock is behind gets no refill for the difference', async () => {
       const [ahead, behind] = openStores(2);
       const limit = { mails: 2, perMs: MINUTE };
       expect(await ahead!.takeMailSlot(limit, 100_000)).toEqual({ granted: true });
-      // Ten seconds behind: its "now" is taken as 100 000, not as a time before the last mail.
+      // Ten seconds behind: the bucket the other emptied refills from its time on.
       expect(await behind!.takeMailSlot(limit, 90_000)).toEqual({ granted: false, retryInMs: MINUTE });
+      expect(await behind!.takeMailSlot(limit, 150_000)).toEqual({ granted: true });
+    });
+
+    test('a client whose clock is ten minutes ahead cannot stop the others', async () => {
+      const [ahead, onTime] = openStores(2);
+      const limit = { mails: 6, perMs: MINUTE };
+      const start = 1_700_000_000_000;
+      expect(await ahead!.takeMailSlot(limit, start + 10 * MINUTE)).toEqual({ granted: true });
+      const answers: Array<[number, MailSlot]> = [];
+      for (let now = start; now <= start + 3 * MINUTE; now += 5000) {
+        answers.push([now - start, await onTime!.takeMailSlot(limit, now)]);
+      }
+      // As if alone, less the slot the other took: the 2 left of the first 3, then one every 20 s.
+      expect(answers.filter(([, slot]) => slot.granted).map(([at]) => at)).toEqual([
+        0, 5000, 20_000, 40_000, 60_000, 80_000, 100_000, 120_000, 140_000, 160_000, 180_000,
+      ]);
+      expect(Math.max(...answers.map(([, slot]) => (slot.granted ? 0 : slot.retryInMs)))).toBe(15_000);
     });
   });
 
@@ -162,7 +179,7 @@ describeWithRedis('RedisStore against a real redis-server', () => {
       ).toBeGreaterThan(10);
     });
 
-    test('repeats are counted with the hosts they came from, read and reset at once', async () => {
+    test('occurrences are counted with the hosts they came from, read and reset at once', async () => {
       const [a, b, c] = openStores(3);
       expect(await a!.noteProblem('a1b2c3d4e5f6', POLICY, 0, 1)).toMatchObject({ first: true });
       for (let index = 0; index < 5; index++) await b!.noteProblem('a1b2c3d4e5f6', POLICY, 1000 + index, 1);
@@ -170,16 +187,36 @@ describeWithRedis('RedisStore against a real redis-server', () => {
       await a!.noteProblem('a1b2c3d4e5f6', POLICY, 3000, 1);
       const takes = await Promise.all([a!, b!, c!].map((client) => client.takeProblemCounts('a1b2c3d4e5f6')));
       // One of the three takes them; the others find nothing left.
-      expect(takes).toContainEqual({ count: 9, hosts: 3 });
+      expect(takes).toContainEqual({ count: 10, hosts: 3 });
       expect(takes.filter((take) => take.count === 0)).toHaveLength(2);
       await b!.noteProblem('a1b2c3d4e5f6', POLICY, 4000, 2);
       expect(await c!.takeProblemCounts('a1b2c3d4e5f6')).toEqual({ count: 2, hosts: 1 });
     });
 
-    test('a problem noted with several occurrences at once counts all but the first', async () => {
+    test('the host that saw a problem first is counted among its hosts', async () => {
+      const [a, b] = openStores(2);
+      expect(await a!.noteProblem('a1b2c3d4e5f6', POLICY, 0, 1)).toMatchObject({ first: true });
+      await b!.noteProblem('a1b2c3d4e5f6', POLICY, 1000, 10);
+      expect(await b!.takeProblemCounts('a1b2c3d4e5f6')).toEqual({ count: 11, hosts: 2 });
+    });
+
+    test('a window opened by a clock an hour ahead ends for the others no later than one opened now', async () => {
+      const [ahead, onTime] = openStores(2);
+      const start = 1_700_000_000_000;
+      expect(await ahead!.noteProblem('a1b2c3d4e5f6', POLICY, start + 60 * MINUTE, 1)).toEqual({
+        first: true,
+        windowEndsAt: start + 65 * MINUTE,
+      });
+      expect(await onTime!.noteProblem('a1b2c3d4e5f6', POLICY, start, 1)).toEqual({
+        first: false,
+        windowEndsAt: start + 5 * MINUTE,
+      });
+    });
+
+    test('a problem noted with several occurrences at once counts them all', async () => {
       const [a] = openStores(1);
       expect(await a!.noteProblem('a1b2c3d4e5f6', POLICY, 0, 4)).toEqual({ first: true, windowEndsAt: 5 * MINUTE });
-      expect(await a!.takeProblemCounts('a1b2c3d4e5f6')).toEqual({ count: 3, hosts: 1 });
+      expect(await a!.takeProblemCounts('a1b2c3d4e5f6')).toEqual({ count: 4, hosts: 1 });
       expect(await a!.takeProblemCounts('000000000000')).toEqual({ count: 0, hosts: 0 });
     });
 
@@ -207,6 +244,7 @@ describeWithRedis('RedisStore against a real redis-server', () => {
       expect(keys).toEqual([
         'wbm:{fleet}:problem:a1b2c3d4e5f6',
         'wbm:{fleet}:problem:ffffffffffff',
+        'wbm:{fleet}:problem:ffffffffffff:hosts',
         'wbm:{fleet}:problems',
         'wbm:{fleet}:rate',
         'wbm:{fleet}:sent',
@@ -325,6 +363,38 @@ describeWithRedis('RedisStore against a real redis-server', () => {
         await store.close();
         for (const socket of sockets) socket.destroy();
         await new Promise((resolve) => silent.close(resolve));
+      }
+    });
+
+    test('a connection that went silent is not used again: the next operation opens a new one', async () => {
+      const sockets: Socket[] = [];
+      let connections = 0;
+      // The first connection reaches a black hole; the next ones reach Redis.
+      const proxy: Server = createServer((socket) => {
+        sockets.push(socket);
+        connections++;
+        if (connections === 1) return;
+        const upstream = connect(own.port, '127.0.0.1');
+        sockets.push(upstream);
+        socket.pipe(upstream).pipe(socket);
+        upstream.on('error', () => socket.destroy());
+        socket.on('error', () => upstream.destroy());
+      });
+      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+      const { port } = proxy.address() as AddressInfo;
+      const store = new RedisStore({ url: `redis://127.0.0.1:${port}`, timeoutMs: 300 });
+      try {
+        const group = store.openGroup('fleet');
+        expect(await rejectionOf(group.takeProblemCounts('a1b2c3d4e5f6'))).toMatchObject({ code: 'ESTORE' });
+        expect(await group.noteProblem('a1b2c3d4e5f6', POLICY, 0, 1)).toEqual({
+          first: true,
+          windowEndsAt: 5 * MINUTE,
+        });
+        expect(connections).toBe(2);
+      } finally {
+        await store.close();
+        for (const socket of sockets) socket.destroy();
+        await new Promise((resolve) => proxy.close(resolve));
       }
     });
 

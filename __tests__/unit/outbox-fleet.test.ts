@@ -211,3 +211,100 @@ describe('a fleet sharing one store', () => {
     expect(stats()).toMatchObject({ entriesMailed: 1, entriesPending: 0 });
   });
 });
+
+describe('a shared store that stops answering stands in the way of nothing', () => {
+  /** A store whose calls from the `stallFrom`-th on never settle; the earlier ones are a MemoryStore's. */
+  function stallingStore(stallFrom: number) {
+    const memory = new MemoryStore();
+    const calls: string[] = [];
+    const answer = <T>(name: string, call: () => Promise<T>): Promise<T> => {
+      calls.push(name);
+      return calls.length >= stallFrom ? new Promise<T>(() => undefined) : call();
+    };
+    const store: MailStore = {
+      takeMailSlot: (limit, now) => answer('slot', () => memory.takeMailSlot(limit, now)),
+      noteProblem: (id, policy, now, count) => answer('note', () => memory.noteProblem(id, policy, now, count)),
+      takeProblemCounts: (id) => answer('counts', () => memory.takeProblemCounts(id)),
+      close: () => Promise.resolve(),
+    };
+    return { store, calls };
+  }
+
+  function stallingOutbox(stallFrom: number, overrides: Parameters<typeof scriptedOutbox>[0] = {}) {
+    const clock = new ManualClock();
+    const { store, calls } = stallingStore(stallFrom);
+    const scripted = scriptedOutbox({
+      clock,
+      capacity: 100,
+      isTrigger: (item) => item.crash || item.level === 'error',
+      renotify: { policy: new Renotify(RENOTIFY), fingerprint },
+      fleet: new Fleet({ store, clock, fingerprint, renotify: RENOTIFY, isProblem }),
+      ...overrides,
+    });
+    return { ...scripted, calls };
+  }
+
+  test('a crash entry goes at once while the group is asked whether a problem mails', async () => {
+    const { outbox, mailer, clock, calls, stats } = stallingOutbox(1);
+    outbox.accept(entry('db down', { level: 'error' }));
+    await settle();
+    expect(calls).toEqual(['note']);
+    outbox.accept(entry('uncaught: boom', { level: 'error', crash: true }));
+    const crash = await mailer.next();
+    expect(clock.now()).toBe(0);
+    expect(lines(crash.message)).toEqual(['db down', 'uncaught: boom']);
+    crash.accept();
+    await settle();
+    expect(stats()).toMatchObject({ entriesMailed: 2, entriesPending: 0 });
+  });
+
+  test('a crash entry goes at once while the group is asked for a mail slot', async () => {
+    const { outbox, mailer, clock, calls, stats } = stallingOutbox(1, {
+      renotify: undefined,
+      capacity: 1,
+      rateLimit: { mails: 6, perMs: MINUTE },
+    });
+    outbox.accept(entry('request 1 handled'));
+    await settle();
+    expect(calls).toEqual(['slot']);
+    outbox.accept(entry('uncaught: boom', { level: 'error', crash: true }));
+    const crash = await mailer.next();
+    expect(clock.now()).toBe(0);
+    expect(lines(crash.message)).toEqual(['request 1 handled', 'uncaught: boom']);
+    crash.accept();
+    await settle();
+    expect(stats()).toMatchObject({ entriesMailed: 2, entriesPending: 0 });
+  });
+
+  test("a crash entry goes at once while the group's counts for a mail are read", async () => {
+    // The first mail's problem is noted; the second mail's counts are never answered.
+    const { outbox, mailer, clock, calls, stats } = stallingOutbox(2);
+    outbox.accept(entry('db down 1', { level: 'error' }));
+    (await mailer.next()).accept();
+    outbox.accept(entry('db down 2', { level: 'error' }));
+    const flushed = outbox.flush();
+    await settle();
+    expect(calls).toEqual(['note', 'note']);
+    outbox.accept(entry('uncaught: boom', { level: 'error', crash: true }));
+    const crash = await mailer.next();
+    expect(clock.now()).toBe(0);
+    expect(lines(crash.message)).toEqual(['db down 2', 'uncaught: boom']);
+    crash.accept();
+    await flushed;
+    expect(stats()).toMatchObject({ entriesMailed: 3, entriesPending: 0 });
+  });
+
+  test('a close while the group is asked sends at once, without asking again', async () => {
+    const { outbox, mailer, clock, calls, stats } = stallingOutbox(1, { rateLimit: { mails: 6, perMs: MINUTE } });
+    outbox.accept(entry('db down', { level: 'error' }));
+    await settle();
+    const closed = outbox.close(10_000);
+    const pending = await mailer.next();
+    expect(clock.now()).toBe(0);
+    expect(lines(pending.message)).toEqual(['db down']);
+    pending.accept();
+    await closed;
+    expect(calls).toEqual(['note']);
+    expect(stats()).toMatchObject({ entriesMailed: 1, entriesPending: 0 });
+  });
+});

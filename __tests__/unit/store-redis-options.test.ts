@@ -141,3 +141,60 @@ describe('RedisStore options', () => {
     ).toThrow(broken);
   });
 });
+
+describe('answers out of range are refused', () => {
+  /** A client whose scripts answer `reply`, as a server whose keys something else changed could. */
+  function answering(reply: unknown) {
+    const client = {
+      status: 'ready',
+      options: { host: '127.0.0.1', port: 6379 },
+      defineCommand: () => undefined,
+      wbmTakeMailSlot: () => Promise.resolve(reply),
+      wbmNoteProblem: () => Promise.resolve(reply),
+      wbmTakeProblemCounts: () => Promise.resolve(reply),
+    };
+    return new RedisStore({ client: client as never, group: 'fleet' }).openGroup('unused');
+  }
+  const policy = { delayMs: 300_000, maxDelayMs: 3_600_000 };
+  const outOfRange = (what: string) => ({
+    code: 'ESTORE',
+    message: `Redis answered out of range for ${what}; the store's keys may have been changed by something else`,
+  });
+
+  test.each([
+    ['a wait longer than the window', [0, 60_001]],
+    ['a negative wait', [0, -5]],
+    ['neither granted nor refused', [2, 0]],
+  ])('a mail slot with %s', async (_, reply) => {
+    await expect(answering(reply).takeMailSlot({ mails: 6, perMs: 60_000 }, 1000)).rejects.toMatchObject(
+      outOfRange('a mail slot'),
+    );
+  });
+
+  test.each([
+    ['a window that ended', [0, 1000]],
+    ['a window beyond the longest', [0, 1000 + 3_600_001]],
+    ['a window in the year 2300', [0, 2_147_483_647_000]],
+  ])('a problem with %s', async (_, reply) => {
+    await expect(answering(reply).noteProblem('a1b2c3d4e5f6', policy, 1000, 1)).rejects.toMatchObject(
+      outOfRange('a problem'),
+    );
+  });
+
+  test('negative counts', async () => {
+    await expect(answering([-1, 0]).takeProblemCounts('a1b2c3d4e5f6')).rejects.toMatchObject(
+      outOfRange("a problem's counts"),
+    );
+  });
+
+  test('answers in range are taken', async () => {
+    expect(await answering([0, 60_000]).takeMailSlot({ mails: 6, perMs: 60_000 }, 1000)).toEqual({
+      granted: false,
+      retryInMs: 60_000,
+    });
+    expect(await answering([1, 1000 + 3_600_000]).noteProblem('a1b2c3d4e5f6', policy, 1000, 1)).toEqual({
+      first: true,
+      windowEndsAt: 1000 + 3_600_000,
+    });
+  });
+});

@@ -102,7 +102,8 @@ export class Fleet {
     }
     // One addition at a time, in order: an answer about a first occurrence must not be
     // overwritten by the answer to an older one.
-    this.#adding = this.#adding.then(() => this.#add());
+    // Never left failed: the next addition must still run.
+    this.#adding = this.#adding.then(() => this.#add()).catch(() => undefined);
     return this.#adding;
   }
 
@@ -132,13 +133,17 @@ export class Fleet {
    * store first.
    */
   async repeatsUntil(fingerprints: readonly string[]): Promise<number | undefined> {
+    const policy = this.#options.renotify;
+    if (policy === undefined) return undefined;
     await this.addCounts();
+    // No window ends later than the longest one from now, whatever a store answers.
+    const latest = this.#options.clock.now() + Math.max(policy.delayMs, policy.maxDelayMs);
     let until: number | undefined;
     for (const fingerprint of fingerprints) {
       const answer = this.#firstAnswers.get(fingerprint);
       this.#firstAnswers.delete(fingerprint);
       // No answer (forgotten, or counted while the store was not asked): the mail goes.
-      if (answer === undefined || answer.first) return undefined;
+      if (answer === undefined || answer.first || answer.windowEndsAt > latest) return undefined;
       until = until === undefined ? answer.windowEndsAt : Math.min(until, answer.windowEndsAt);
     }
     return until;
@@ -146,10 +151,11 @@ export class Fleet {
 
   /**
    * What a mail says about its problems beyond this process: for each problem of `entries` that
-   * the group saw on more than one host since the last mail about it, how often and on how many
-   * hosts. Reads and resets those counts.
+   * the group saw on more than one host since it was last reported, how often and on how many
+   * hosts. Reads and resets those counts; not those of `firsts`, the problems this mail is the
+   * first about, which the next mail about them reports.
    */
-  async problemNotices(entries: readonly CapturedEntry[]): Promise<string[]> {
+  async problemNotices(entries: readonly CapturedEntry[], firsts: readonly string[]): Promise<string[]> {
     if (this.#options.renotify === undefined) return [];
     const problems = new Map<string, { message: string; count: number }>();
     let sliceStart = performance.now();
@@ -166,6 +172,7 @@ export class Fleet {
       if (problem) problem.count++;
       else problems.set(fingerprint, { message: entry.message, count: 1 });
     }
+    for (const fingerprint of firsts) problems.delete(fingerprint);
     if (problems.size === 0) return [];
     await this.addCounts();
     const mostFrequent = [...problems].sort((a, b) => b[1].count - a[1].count).slice(0, MAX_COUNTED_PER_MAIL);
@@ -179,7 +186,7 @@ export class Fleet {
       .filter(({ counts }) => counts.hosts > 1)
       .map(
         ({ message, counts }) =>
-          `The hosts sharing this mail's store saw "${problemName(message)}" ${counts.count.toLocaleString('en-US')} more times, on ${counts.hosts.toLocaleString('en-US')} ${counts.hosts === 1 ? 'host' : 'hosts'}; each host mails its own entries.`,
+          `The hosts sharing this mail's store saw "${problemName(message)}" ${counts.count.toLocaleString('en-US')} times on ${counts.hosts.toLocaleString('en-US')} hosts since it was last reported; each host mails its own entries.`,
       );
   }
 

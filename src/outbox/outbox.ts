@@ -119,6 +119,8 @@ interface Job {
    * transport of the group already mailed them, the mail waits as their repeats.
    */
   firstsHere: string[] | undefined;
+  /** Whether the group was asked about `firstsHere`. */
+  firstsAsked: boolean;
   /** Rendered ahead while the mail before it is on the wire; settles once it is rendered. */
   rendering: Promise<void> | undefined;
 }
@@ -411,6 +413,7 @@ export class Outbox {
       origins: origin === undefined ? [] : [origin],
       busy: false,
       firstsHere: firstHere !== undefined && !urgent ? [firstHere] : undefined,
+      firstsAsked: false,
       rendering: undefined,
     });
     if (urgent) this.wake();
@@ -507,7 +510,7 @@ export class Outbox {
         this.complete(head);
         continue;
       }
-      if (head.firstsHere !== undefined) {
+      if (head.firstsHere !== undefined && !head.firstsAsked) {
         // The group was asked: whatever it answered, the queue may have moved meanwhile.
         await this.holdIfRepeats(head, generation);
         continue;
@@ -524,13 +527,16 @@ export class Outbox {
         continue;
       }
       if (sharedLimit && !this.closing && !head.urgent) {
-        const slot = await fleet.takeMailSlot(rateLimit, now);
+        const answer = await this.unlessWoken(fleet.takeMailSlot(rateLimit, now), { granted: true });
         if (generation !== this.generation) return undefined;
-        // A close that began while the group answered does not wait for the rate limit.
+        // A crash entry or a close arrived while the group answered: they do not wait for it.
+        if (answer === undefined) continue;
+        const slot = answer.value;
         if (!slot.granted && !this.closing) {
           heldBack = true;
           rateHeld = true;
-          await this.sleep(Math.max(1, slot.retryInMs));
+          // Never longer than the window, whatever a store answers.
+          await this.sleep(Math.min(Math.max(1, slot.retryInMs), rateLimit.perMs));
           continue;
         }
         // The queue moved while the group answered: the slot goes to whatever is first now.
@@ -559,10 +565,11 @@ export class Outbox {
   private async holdIfRepeats(job: Job, generation: number): Promise<void> {
     const { fleet, renotify, isTrigger } = this.options;
     const firsts = job.firstsHere;
-    job.firstsHere = undefined;
+    job.firstsAsked = true;
     if (fleet === undefined || renotify === undefined || firsts === undefined) return;
     if (this.closing || job.urgent || job.rendered || this.awaited(job)) return;
-    const until = await fleet.repeatsUntil(firsts);
+    const answer = await this.unlessWoken(fleet.repeatsUntil(firsts), undefined);
+    const until = answer?.value;
     if (generation !== this.generation || until === undefined) return;
     const now = this.options.clock.now();
     if (until <= now || this.closing || job.busy || job.rendered || this.awaited(job) || !this.jobs.includes(job)) {
@@ -622,6 +629,7 @@ export class Outbox {
       origins: [],
       busy: false,
       firstsHere: undefined,
+      firstsAsked: false,
       rendering: undefined,
     };
   }
@@ -717,9 +725,16 @@ export class Outbox {
       if (!job.rendered) {
         const entries = liveEntries(job);
         const { fleet } = this.options;
-        // A crash mail does not wait for the group's counts.
-        const fleetNotices = fleet && !job.urgent && !job.spooled ? await fleet.problemNotices(entries) : [];
-        if (generation !== this.generation) return;
+        let fleetNotices: string[] = [];
+        // A crash mail and the mails of a shutdown do not wait for the group's counts, which
+        // stay in the store for the next mail about the problem.
+        if (fleet && !job.urgent && !job.spooled && !this.closing) {
+          const answer = await this.unlessWoken(fleet.problemNotices(entries, job.firstsHere ?? []), []);
+          if (generation !== this.generation) return;
+          // Woken by a crash entry or a close: back to the queue, which sends what comes first now.
+          if (answer === undefined) return;
+          fleetNotices = answer.value;
+        }
         const notices = [...this.notices(job), ...fleetNotices];
         const parts = await this.options.render(entries, notices);
         if (generation !== this.generation) return;
@@ -1118,6 +1133,25 @@ export class Outbox {
     if (this.intervalTimer === undefined) return;
     this.options.clock.clearTimeout(this.intervalTimer);
     this.intervalTimer = undefined;
+  }
+
+  /**
+   * The value of `promise` (`otherwise` if it fails), or undefined when `wake()` comes first (a
+   * crash entry, a close): the pump then goes on without it.
+   */
+  private unlessWoken<T>(promise: Promise<T>, otherwise: T): Promise<{ value: T } | undefined> {
+    return new Promise((resolve) => {
+      const done = (answer: { value: T } | undefined) => {
+        if (this.wakeUp === woken) this.wakeUp = undefined;
+        resolve(answer);
+      };
+      const woken = () => done(undefined);
+      this.wakeUp = woken;
+      promise.then(
+        (value) => done({ value }),
+        () => done({ value: otherwise }),
+      );
+    });
   }
 
   private sleep(ms: number): Promise<void> {

@@ -11,6 +11,7 @@ import {
   type ProblemCounts,
   type ProblemNote,
   type SharedStore,
+  type StoreError,
 } from './store';
 
 export { groupFromRecipients } from './store';
@@ -97,15 +98,24 @@ if tokens == nil or at == nil then
   tokens = burst
   at = now
 end
--- The group's time never goes back: a caller whose clock is behind counts from the latest time seen.
-if now < at then now = at end
+-- A caller whose clock is behind the last time seen gets no refill for the difference, and the
+-- bucket counts from its time on: a clock far ahead can make the group send early, never stop it.
+if now < at then at = now end
 tokens = math.min(burst, tokens + (now - at) * refillPerMs)
 local wait = 0
 if tokens < 1 - 1e-9 then wait = math.ceil((1 - tokens) / refillPerMs) end
-if redis.call('LLEN', KEYS[2]) >= mails then
-  local oldest = tonumber(redis.call('LINDEX', KEYS[2], mails - 1))
-  if oldest ~= nil then wait = math.max(wait, oldest + perMs - now) end
+-- The mails of the window before now; one stamped later (by a clock ahead) is not counted, so
+-- that it cannot hold the others back until their clocks reach it.
+local inWindow = 0
+local oldest = nil
+for _, value in ipairs(redis.call('LRANGE', KEYS[2], 0, mails - 1)) do
+  local sentAt = tonumber(value)
+  if sentAt ~= nil and sentAt <= now and sentAt > now - perMs then
+    inWindow = inWindow + 1
+    if oldest == nil or sentAt < oldest then oldest = sentAt end
+  end
 end
+if inWindow >= mails then wait = math.max(wait, oldest + perMs - now) end
 -- Kept refilled as of now even when no slot is free: the tokens add up in the same steps as in one process.
 if wait <= 0 then tokens = math.max(0, tokens - 1) end
 redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'at', string.format('%.17g', now))
@@ -133,6 +143,8 @@ local endsAt = tonumber(state[1])
 local delay = tonumber(state[2])
 local repeated = state[3] == '1'
 local open = endsAt ~= nil and delay ~= nil
+-- A window opened by a clock far ahead ends no later than one of its length opened now.
+if open and endsAt > now + delay then endsAt = now + delay end
 -- A window whose time is up is followed by a longer one when the problem repeated in it, and closes otherwise.
 while open and now >= endsAt do
   if repeated then
@@ -144,21 +156,18 @@ while open and now >= endsAt do
   end
 end
 local first = 0
-local repeats = count
 if not open then
   first = 1
   endsAt = now + delayMs
   delay = delayMs
   repeated = false
-  repeats = count - 1
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[1], 'count', 0)
 end
-if repeats > 0 then
-  repeated = true
-  redis.call('HINCRBY', KEYS[1], 'count', repeats)
-  redis.call('PFADD', KEYS[2], ARGV[5])
-end
+if count > first then repeated = true end
+-- Every occurrence is counted, the first included, and so is every host that saw one.
+redis.call('HINCRBY', KEYS[1], 'count', count)
+redis.call('PFADD', KEYS[2], ARGV[5])
 redis.call('HSET', KEYS[1], 'endsAt', string.format('%.17g', endsAt), 'delayMs', string.format('%.17g', delay),
   'repeated', repeated and '1' or '0')
 -- Kept until the window closes: its end, and the next window when this one had repeats.
@@ -181,7 +190,10 @@ if redis.call('PTTL', KEYS[3]) < ttl then redis.call('PEXPIRE', KEYS[3], ttl) en
 return {first, endsAt}
 `;
 
-/** KEYS: the problem's window and its hosts, as for noting. Returns `{count, hosts}` and resets both. */
+/**
+ * KEYS: the problem's window and its hosts, as for noting. Returns `{count, hosts}`, the
+ * occurrences and hosts counted since the last call, and resets both.
+ */
 const TAKE_PROBLEM_COUNTS = `
 local count = tonumber(redis.call('HGET', KEYS[1], 'count')) or 0
 if count <= 0 then return {0, 0} end
@@ -355,6 +367,12 @@ function readPair(reply: unknown): [number, number] {
   throw createStoreError('Redis answered with something other than two integers');
 }
 
+function outOfRange(what: string): StoreError {
+  return createStoreError(
+    `Redis answered out of range for ${what}; the store's keys may have been changed by something else`,
+  );
+}
+
 function defineCommands(client: Redis): void {
   for (const [name, definition] of Object.entries(COMMANDS)) client.defineCommand(name, definition);
 }
@@ -456,8 +474,15 @@ export class RedisStore implements SharedStore {
     try {
       return await Promise.race([this.#send(command, keysAndArgs), timeout]);
     } catch (error) {
-      if (isObject(error) && error.code === 'ESTORE') throw error;
-      throw createStoreError(this.#scrub(this.#explain(error)));
+      const storeError =
+        error instanceof Error && (error as Partial<StoreError>).code === 'ESTORE'
+          ? error
+          : createStoreError(this.#scrub(this.#explain(error)));
+      // A connection that failed once is not trusted again (one that went silent, or a primary that
+      // became a replica): the next operation opens a new one, and whatever this one still holds
+      // is let go.
+      this.#dropOwnClient();
+      throw storeError;
     } finally {
       clearTimeout(timer);
     }
@@ -507,6 +532,8 @@ export class RedisStore implements SharedStore {
       enableOfflineQueue: false,
       // How long a closed connection may wait for its socket to end, which one that failed never does.
       disconnectTimeout: this.#timeoutMs,
+      // A host that drops the connection attempt holds the socket, and the process, no longer than an operation may take.
+      connectTimeout: this.#timeoutMs,
       // A lost connection ends instead of retrying on a timer, which would keep the process alive;
       // the next operation opens a new one.
       retryStrategy: () => null,
@@ -542,6 +569,14 @@ export class RedisStore implements SharedStore {
     let scrubbed = message;
     for (const secret of this.#target.secrets) scrubbed = scrubbed.split(secret).join('***');
     return scrubbed;
+  }
+
+  #dropOwnClient(): void {
+    const client = this.#ownClient;
+    if (client === undefined) return;
+    this.#ownClient = undefined;
+    this.#connecting = undefined;
+    client.disconnect();
   }
 
   async #disconnect(): Promise<void> {
@@ -602,7 +637,10 @@ class RedisGroupStore implements MailStore {
       String(limit.perMs),
       String(limit.perMs + EXPIRY_MARGIN_MS),
     ]);
-    return granted === 1 ? { granted: true } : { granted: false, retryInMs: Math.max(1, retryInMs) };
+    if (granted === 1) return { granted: true };
+    // The script never asks to wait longer than the window: anything else is not its answer.
+    if (granted !== 0 || retryInMs < 0 || retryInMs > limit.perMs) throw outOfRange('a mail slot');
+    return { granted: false, retryInMs: Math.max(1, retryInMs) };
   }
 
   async noteProblem(
@@ -629,6 +667,14 @@ class RedisGroupStore implements MailStore {
       String(MAX_TRACKED_PROBLEMS),
       String(EXPIRY_MARGIN_MS),
     ]);
+    // An open window ends after now, and within the longest window.
+    if (
+      (first !== 0 && first !== 1) ||
+      windowEndsAt <= now ||
+      windowEndsAt > now + Math.max(policy.delayMs, policy.maxDelayMs)
+    ) {
+      throw outOfRange('a problem');
+    }
     return { first: first === 1, windowEndsAt };
   }
 
@@ -636,6 +682,7 @@ class RedisGroupStore implements MailStore {
     checkFingerprintId(fingerprintId);
     const problem = `${this.#prefix}problem:${fingerprintId}`;
     const [count, hosts] = await this.run('wbmTakeProblemCounts', [problem, `${problem}:hosts`]);
+    if (count < 0 || hosts < 0) throw outOfRange("a problem's counts");
     return { count, hosts };
   }
 

@@ -14,9 +14,9 @@ export interface ProblemNote {
   readonly windowEndsAt: number;
 }
 
-/** The repeats of a problem counted since the last `takeProblemCounts`. */
+/** The occurrences of a problem counted since the last `takeProblemCounts`. */
 export interface ProblemCounts {
-  /** How many repeats. */
+  /** How many occurrences, the first of a window included. */
   readonly count: number;
   /** On how many distinct hosts (estimated for large numbers, exact for a few). */
   readonly hosts: number;
@@ -36,8 +36,9 @@ export interface MailStore {
   takeMailSlot(limit: Readonly<RateLimitOptions>, nowMs: number): Promise<MailSlot>;
   /**
    * Notes `count` occurrences of the problem `fingerprintId` at `nowMs`. The first occurrence in
-   * a closed window opens one of `policy.delayMs` and is `first`; later ones are counted as
-   * repeats, and a window with repeats is followed by one twice as long, up to `policy.maxDelayMs`.
+   * a closed window opens one of `policy.delayMs` and is `first`; later ones are its repeats,
+   * and a window with repeats is followed by one twice as long, up to `policy.maxDelayMs`. Every
+   * occurrence is counted until `takeProblemCounts`.
    */
   noteProblem(
     fingerprintId: string,
@@ -45,7 +46,7 @@ export interface MailStore {
     nowMs: number,
     count: number,
   ): Promise<ProblemNote>;
-  /** Reads and resets the repeats counted for the problem `fingerprintId`. */
+  /** Reads and resets the occurrences counted for the problem `fingerprintId`. */
   takeProblemCounts(fingerprintId: string): Promise<ProblemCounts>;
   /** Releases what the store holds; resolves once it is released. */
   close(): Promise<void>;
@@ -131,11 +132,9 @@ export class MemoryStore implements MailStore {
     const decision = renotify.offer(fingerprintId, nowMs);
     if (decision.send) {
       this.#counts.delete(fingerprintId);
-      if (count > 1) {
-        // The others noted with the first one are its repeats.
-        renotify.offer(fingerprintId, nowMs);
-        this.addCount(fingerprintId, count - 1);
-      }
+      // The others noted with the first one are its repeats.
+      if (count > 1) renotify.offer(fingerprintId, nowMs);
+      this.addCount(fingerprintId, count);
       return Promise.resolve({ first: true, windowEndsAt: nowMs + policy.delayMs });
     }
     this.addCount(fingerprintId, count);
