@@ -134,6 +134,14 @@ describe('renderLine() never throws', () => {
     expect(renderLine({ level: 'info', message: 7 })).toBe('INFO  7');
   });
 
+  test('a key named __proto__ is shown as data, whether its value is plain or not, and pollutes nothing', () => {
+    const plain = JSON.parse('{"level":"info","message":"p","__proto__":"text","after":1}') as LogEntry;
+    expect(renderLine(plain)).toBe('INFO  p {"__proto__":"text","after":1}');
+    const nested = JSON.parse('{"level":"info","message":"n","__proto__":{"polluted":true}}') as LogEntry;
+    expect(renderLine(nested)).toBe('INFO  n {"__proto__":{"polluted":true}}');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   test('meta that throws when serialised is reported in its place; the rest of the line stays', () => {
     const hostile = {
       toJSON() {
