@@ -181,6 +181,9 @@ export function unreadableEntry(info: LogEntry | undefined, error: unknown): Cap
 // The default line format leaves what it read on the info object, so that the entry is read once.
 const CAPTURED = Symbol('winston-buffered-mail.captured');
 const CAPTURED_LINE = Symbol('winston-buffered-mail.captured-line');
+// Left by the transport's own use of the default format, which makes no line: the mail renders it
+// from the entry, so that making it on the logging path would be work for nothing.
+const CAPTURED_WITHOUT_LINE = Symbol('winston-buffered-mail.captured-without-line');
 
 /**
  * The form in which the transport keeps an entry, read from the info object its `format` made.
@@ -188,8 +191,8 @@ const CAPTURED_LINE = Symbol('winston-buffered-mail.captured-line');
  */
 export function captureEntry(info: LogEntry): CapturedEntry {
   try {
-    const rendered = info[MESSAGE];
     const read = info[CAPTURED] as CapturedEntry | undefined;
+    const rendered = info[MESSAGE];
     // A format after the default one may have changed the line: then the line is kept as made.
     if (read !== undefined && info[CAPTURED_LINE] === rendered) return read;
     const entry = read ?? readEntry(info);
@@ -197,6 +200,21 @@ export function captureEntry(info: LogEntry): CapturedEntry {
   } catch (error) {
     return unreadableEntry(info, error);
   }
+}
+
+/** The entry the transport's own default format read from `info`, or undefined when another format made it. */
+export function takeCapturedEntry(info: LogEntry): CapturedEntry | undefined {
+  return info[CAPTURED_WITHOUT_LINE] as CapturedEntry | undefined;
+}
+
+/**
+ * Gives an info object that the transport's own default format read the line it left out, for
+ * those who listen to `logged`; leaves any other info object as it is.
+ */
+export function fillLine(info: LogEntry): LogEntry {
+  const entry = info[CAPTURED_WITHOUT_LINE] as CapturedEntry | undefined;
+  if (entry !== undefined && info[MESSAGE] === undefined) info[MESSAGE] = formatLine(entry);
+  return info;
 }
 
 /**
@@ -254,6 +272,9 @@ function replaceUnreadable(info: TransformableInfo, error: unknown, stamp: Forma
   return replacement;
 }
 
+/** For each format `defaultLineFormat()` made: the same work without the line. */
+const withoutLine = new WeakMap<Format, (info: TransformableInfo) => TransformableInfo>();
+
 /**
  * The transport's default format: a UTC timestamp, then the line
  * `2026-11-24T04:32:08.123Z INFO  Info index = 0 {"meta":"as JSON"}`.
@@ -263,11 +284,38 @@ function replaceUnreadable(info: TransformableInfo, error: unknown, stamp: Forma
 export function defaultLineFormat(timestampOptions: UtcTimestampOptions = {}): Format {
   const stamp = utcTimestamp(timestampOptions);
   const combined = format.combine(stamp, lineFormat());
-  return format((info) => {
+  const made = format((info) => {
     try {
       return combined.transform(info, combined.options);
     } catch (error) {
       return replaceUnreadable(info, error, stamp);
     }
   })();
+  withoutLine.set(made, (info) => {
+    try {
+      const stamped = stamp.transform(info, stamp.options) as TransformableInfo;
+      let entry: CapturedEntry;
+      try {
+        entry = readEntry(stamped);
+      } catch (error) {
+        entry = unreadableEntry(stamped, error);
+      }
+      stamped[CAPTURED_WITHOUT_LINE] = entry;
+      return stamped;
+    } catch (error) {
+      const replacement = replaceUnreadable(info, error, stamp);
+      replacement[CAPTURED_WITHOUT_LINE] = captureEntry(replacement);
+      return replacement;
+    }
+  });
+  return made;
+}
+
+/**
+ * What `format` does, for a format `defaultLineFormat()` made, but without making the line: the
+ * entry it read is left for `takeCapturedEntry`, and `fillLine` makes the line when it is asked
+ * for. Undefined for any other format.
+ */
+export function captureWithoutLine(made: Format): ((info: TransformableInfo) => TransformableInfo) | undefined {
+  return withoutLine.get(made);
 }

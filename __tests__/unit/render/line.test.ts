@@ -1,5 +1,6 @@
+import winston from 'winston';
 import { defaultLineFormat, type LogEntry } from '../../../src';
-import { renderLine } from '../../../src/render/line';
+import { captureEntry, captureWithoutLine, fillLine, renderLine, takeCapturedEntry } from '../../../src/render/line';
 
 const LEVEL = Symbol.for('level');
 const MESSAGE = Symbol.for('message');
@@ -74,6 +75,33 @@ describe('defaultLineFormat()', () => {
     expect(transform({ level: 'info', [LEVEL]: 'info', message: trap, meta: trap })[MESSAGE]).toBe(
       '2026-11-24T04:32:08.123Z INFO  {} {"meta":{}}',
     );
+  });
+
+  test('without the line, for the transport, it keeps the same entry and makes the same line when asked', () => {
+    const fmt = defaultLineFormat();
+    const capture = captureWithoutLine(fmt);
+    if (capture === undefined) throw new Error('the default format can be run without its line');
+    const getter = Object.defineProperty({ level: 'info', [LEVEL]: 'info', message: 'm' }, 'user', {
+      enumerable: true,
+      get() {
+        throw new Error('no user');
+      },
+    });
+    const infos: LogEntry[] = [
+      { level: 'info', [LEVEL]: 'info', message: 'Info index = 0' },
+      { level: 'warn', [LEVEL]: 'warn', message: 'paid', orderId: 1234, amount: { value: 9.5 } },
+      { level: 'error', [LEVEL]: 'error', message: 'boom', stack: 'Error: boom\n    at main (app.js:1:1)' },
+      { level: 'info', [LEVEL]: 'info', message: revokedProxy() },
+      getter,
+      Object.freeze({ level: 'warn', [LEVEL]: 'warn', message: 'frozen' }),
+    ];
+    for (const info of infos) {
+      const withLine = fmt.transform(info, fmt.options) as LogEntry;
+      const without = capture(info);
+      expect(takeCapturedEntry(without)).toEqual(captureEntry(withLine));
+      expect(fillLine(without)[MESSAGE]).toBe(withLine[MESSAGE]);
+    }
+    expect(captureWithoutLine(winston.format.simple())).toBeUndefined();
   });
 
   test('a custom timestamp pattern stays UTC', () => {
