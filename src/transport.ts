@@ -67,10 +67,13 @@ export interface DeliveryWarning extends SmtpError {
 const LEVEL = Symbol.for('level');
 
 function isError(value: LogEntry): value is Error & LogEntry {
-  // The tag check, for errors of another realm, runs only for what has a stack: it is not free.
+  // What winston makes of a logger.info() call is a plain object: it is told apart by its
+  // prototype alone, before any check that reads a property it lacks. The tag check, for errors
+  // of another realm, runs only for what has a stack: it is not free.
   return (
-    value instanceof Error ||
-    (typeof value.stack === 'string' && Object.prototype.toString.call(value) === '[object Error]')
+    Object.getPrototypeOf(value) !== Object.prototype &&
+    (value instanceof Error ||
+      (typeof value.stack === 'string' && Object.prototype.toString.call(value) === '[object Error]'))
   );
 }
 
