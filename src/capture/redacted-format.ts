@@ -30,7 +30,10 @@ export function redactedFormat(
         info[MESSAGE] = undefined;
         if (!redaction.enabled) return capture(info);
         info[SPLAT] = undefined;
-        return capture(redaction.redactEntry(info, onError));
+        // Most entries are redacted on the way as they are read; the others first, as a whole.
+        const { redactTopPrimitive } = redaction;
+        const captured = redactTopPrimitive === undefined ? undefined : capture.redacting(info, redactTopPrimitive);
+        return captured ?? capture(redaction.redactEntry(info, onError));
       }
       if (!redaction.enabled) return markFormatted(inner.transform(info, options ?? inner.options));
       // A line the logger's own format made (winston's default makes JSON) is made again by

@@ -1,6 +1,7 @@
 import { format, type Format, type TransformableInfo } from 'logform';
 import { configure } from 'safe-stable-stringify';
 import { utcTimestamp, type UtcTimestampOptions } from '../utc-timestamp';
+import type { TopPrimitiveRedactor } from '../capture/redact';
 import type { CapturedEntry } from '../entry';
 import type { LogEntry } from '../options';
 
@@ -135,16 +136,34 @@ export function readEntry(info: LogEntry): CapturedEntry {
   for (const key of Object.keys(info)) {
     if (SHOWN_ELSEWHERE.has(key) || (crash && CRASH_DETAILS.has(key))) continue;
     const value = info[key];
-    // An object literal, not one without a prototype: V8 keeps that one as a dictionary, which
-    // JSON.stringify reads several times slower. A key named __proto__ is defined, kept as data.
-    meta ??= {};
-    if (key === '__proto__') {
-      Object.defineProperty(meta, key, { value, enumerable: true, writable: true, configurable: true });
-    } else {
-      meta[key] = value;
-    }
-    flat &&= value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+    meta = addMeta(meta, key, value);
+    flat &&= isFlat(value);
   }
+  return makeEntry(info, meta, flat, crash);
+}
+
+function isFlat(value: unknown): boolean {
+  return value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+}
+
+function addMeta(meta: Record<string, unknown> | undefined, key: string, value: unknown): Record<string, unknown> {
+  // An object literal, not one without a prototype: V8 keeps that one as a dictionary, which
+  // JSON.stringify reads several times slower. A key named __proto__ is defined, kept as data.
+  const fields = meta ?? {};
+  if (key === '__proto__') {
+    Object.defineProperty(fields, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    fields[key] = value;
+  }
+  return fields;
+}
+
+function makeEntry(
+  info: LogEntry,
+  meta: Record<string, unknown> | undefined,
+  flat: boolean,
+  crash: boolean,
+): CapturedEntry {
   const timestamp = info.timestamp;
   const level = info[LEVEL] ?? info.level;
   const stack = info.stack;
@@ -159,6 +178,46 @@ export function readEntry(info: LogEntry): CapturedEntry {
     line: undefined,
     crash,
   };
+}
+
+/**
+ * `redaction.redactEntry(info)`, then `stamp`, then `readEntry(info)`, in one pass over the keys
+ * of an entry whose values hold no others, as most do. Undefined, with `info` untouched, for any
+ * other entry, or one that cannot be read: the separate steps handle those.
+ */
+function readRedacting(info: LogEntry, redact: TopPrimitiveRedactor, stamp: Format): CapturedEntry | undefined {
+  let crash: boolean;
+  let meta: Record<string, unknown> | undefined;
+  let flat = true;
+  let changes: unknown[] | undefined;
+  try {
+    crash = info.exception === true || info.rejection === true;
+    const keys = Object.keys(info);
+    for (let position = 0; position < keys.length; position++) {
+      const key = keys[position] as string;
+      let value = info[key];
+      if (key !== 'level') {
+        if (typeof value === 'object' && value !== null) return undefined;
+        const next = redact(key, value, position);
+        if (next !== value && (next === next || value === value)) {
+          // Read before the loop, they must not change in it: a `keys` rule may name them.
+          if (key === 'exception' || key === 'rejection') return undefined;
+          (changes ??= []).push(key, next);
+          value = next;
+        }
+      }
+      if (SHOWN_ELSEWHERE.has(key) || (crash && CRASH_DETAILS.has(key))) continue;
+      meta = addMeta(meta, key, value);
+      flat &&= isFlat(value);
+    }
+  } catch {
+    return undefined;
+  }
+  if (changes !== undefined) {
+    for (let index = 0; index < changes.length; index += 2) info[changes[index] as string] = changes[index + 1];
+  }
+  stamp.transform(info, stamp.options);
+  return makeEntry(info, meta, flat, crash);
 }
 
 /**
@@ -272,8 +331,18 @@ function replaceUnreadable(info: TransformableInfo, error: unknown, stamp: Forma
   return replacement;
 }
 
+/** What the default format does for the transport alone: the same work, without making the line. */
+export interface CaptureWithoutLine {
+  (info: TransformableInfo): TransformableInfo;
+  /**
+   * The same, redacted with `redact` on the way. Undefined, with `info` untouched, when `redact`
+   * cannot do it alone (a value holds others): the caller redacts the entry, then calls the first.
+   */
+  redacting(info: TransformableInfo, redact: TopPrimitiveRedactor): TransformableInfo | undefined;
+}
+
 /** For each format `defaultLineFormat()` made: the same work without the line. */
-const withoutLine = new WeakMap<Format, (info: TransformableInfo) => TransformableInfo>();
+const withoutLine = new WeakMap<Format, CaptureWithoutLine>();
 
 /**
  * The transport's default format: a UTC timestamp, then the line
@@ -291,31 +360,47 @@ export function defaultLineFormat(timestampOptions: UtcTimestampOptions = {}): F
       return replaceUnreadable(info, error, stamp);
     }
   })();
-  withoutLine.set(made, (info) => {
+  // An alias adds a key after the others are read: the steps one at a time see it, one pass would not.
+  if (timestampOptions.alias !== undefined) return made;
+  const keep = (info: TransformableInfo, entry: CapturedEntry): TransformableInfo => {
+    info[CAPTURED_WITHOUT_LINE] = entry;
+    return info;
+  };
+  const replace = (info: TransformableInfo, error: unknown): TransformableInfo => {
+    const replacement = replaceUnreadable(info, error, stamp);
+    return keep(replacement, captureEntry(replacement));
+  };
+  const capture = (info: TransformableInfo): TransformableInfo => {
     try {
-      const stamped = stamp.transform(info, stamp.options) as TransformableInfo;
+      stamp.transform(info, stamp.options);
       let entry: CapturedEntry;
       try {
-        entry = readEntry(stamped);
+        entry = readEntry(info);
       } catch (error) {
-        entry = unreadableEntry(stamped, error);
+        entry = unreadableEntry(info, error);
       }
-      stamped[CAPTURED_WITHOUT_LINE] = entry;
-      return stamped;
+      return keep(info, entry);
     } catch (error) {
-      const replacement = replaceUnreadable(info, error, stamp);
-      replacement[CAPTURED_WITHOUT_LINE] = captureEntry(replacement);
-      return replacement;
+      return replace(info, error);
     }
-  });
+  };
+  capture.redacting = (info: TransformableInfo, redact: TopPrimitiveRedactor): TransformableInfo | undefined => {
+    try {
+      const entry = readRedacting(info, redact, stamp);
+      return entry === undefined ? undefined : keep(info, entry);
+    } catch (error) {
+      return replace(info, error);
+    }
+  };
+  withoutLine.set(made, capture);
   return made;
 }
 
 /**
- * What `format` does, for a format `defaultLineFormat()` made, but without making the line: the
- * entry it read is left for `takeCapturedEntry`, and `fillLine` makes the line when it is asked
- * for. Undefined for any other format.
+ * For a format `defaultLineFormat()` made without an `alias`, what it does without making the
+ * line: the entry it read is left for `takeCapturedEntry`, and `fillLine` makes the line when it
+ * is asked for. Undefined for any other format.
  */
-export function captureWithoutLine(made: Format): ((info: TransformableInfo) => TransformableInfo) | undefined {
+export function captureWithoutLine(made: Format): CaptureWithoutLine | undefined {
   return withoutLine.get(made);
 }
