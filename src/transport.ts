@@ -11,7 +11,7 @@ import type { RedactionError } from './capture/redact';
 import { FORMATTED, redactedFormat } from './capture/redacted-format';
 import type { CapturedEntry } from './entry';
 import { defaultLineFormat } from './render';
-import { fillLine, readLevel, takeCapturedEntry, unreadableEntryLine } from './render/line';
+import { prepareForListeners, readLevel, takeCapturedEntry, unreadableEntryLine } from './render/line';
 import { ContextSource } from './render/context';
 import { resolveFingerprint } from './render/fingerprint';
 import { rankLevel } from './render/severity';
@@ -281,7 +281,7 @@ export class BufferedMailTransport extends TransportStream {
     this.outbox.accept(takeCapturedEntry(info) ?? this.captureOther(info));
     // Entries may arrive after close(), or after the transport was removed and added again.
     if (!this.watchingExit) this.startWatchingExit();
-    if (this.listenerCount('logged') > 0) this.emit('logged', fillLine(info));
+    if (this.listenerCount('logged') > 0) this.emit('logged', prepareForListeners(info));
     next();
   }
 

@@ -1,7 +1,7 @@
 import { resolveRedaction, type RedactOption } from '../../src/capture/redact';
 import { redactedFormat } from '../../src/capture/redacted-format';
 import { defaultLineFormat, type LogEntry } from '../../src';
-import { captureEntry, fillLine, takeCapturedEntry } from '../../src/render/line';
+import { captureEntry, prepareForListeners, takeCapturedEntry } from '../../src/render/line';
 
 const LEVEL = Symbol.for('level');
 const MESSAGE = Symbol.for('message');
@@ -40,7 +40,7 @@ function kept(redact: RedactOption, entries: LogEntry[]): Kept[] {
   const fmt = redactedFormat(resolveRedaction(redact), defaultLineFormat(), () => undefined, { remakesLine: true });
   return entries.map((entry) => {
     const out = fmt.transform({ ...entry }, fmt.options) as LogEntry;
-    return { entry: takeCapturedEntry(out), line: fillLine(out)[MESSAGE], fields: topFields(out) };
+    return { entry: takeCapturedEntry(out), line: prepareForListeners(out)[MESSAGE], fields: topFields(out) };
   });
 }
 

@@ -44,6 +44,31 @@ describe("the 'logged' event", () => {
     expect(lines).toEqual(['2026-11-24T04:32:08.123Z INFO  signed in {"password":"hunter2"}']);
   });
 
+  test('hands over an info object that another transport, logging it again, reads afresh', async () => {
+    const sent: string[] = [];
+    const second = new BufferedMailTransport({
+      transporter: {
+        sendMail: (message) => {
+          sent.push(String(message.text));
+          return Promise.resolve({});
+        },
+      },
+      from: 'app@example.com',
+      to: 'ops@example.com',
+      flushOnExit: false,
+      format: winston.format.printf((info) => `custom ${String(info.message)}`),
+    });
+    transports.push(second);
+    const relogger = winston.createLogger({ transports: [second] });
+    loggedLines({}, (logger) => {
+      transports.at(-1)?.on('logged', (info: LogEntry) => relogger.log({ ...info } as winston.LogEntry));
+      logger.info('signed in');
+    });
+    await second.flush();
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toContain('custom signed in');
+  });
+
   test('carries the line a custom format made', () => {
     const format = winston.format.printf((info) => `custom ${String(info.message)}`);
     const lines = loggedLines({ format }, (logger) => logger.info('signed in'));

@@ -25,7 +25,7 @@ export function redactedFormat(
     options: inner.options,
     transform: (info: TransformableInfo, options?: unknown) => {
       if (capture !== undefined) {
-        // The logger's line goes, as the default format replaces it; `fillLine` makes ours for
+        // The logger's line goes, as the default format replaces it; `prepareForListeners` makes ours for
         // whoever listens to `logged`. Nor is the line or the splat searched for secrets: see below.
         info[MESSAGE] = undefined;
         if (!redaction.enabled) return capture(info);

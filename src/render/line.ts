@@ -267,12 +267,15 @@ export function takeCapturedEntry(info: LogEntry): CapturedEntry | undefined {
 }
 
 /**
- * Gives an info object that the transport's own default format read the line it left out, for
- * those who listen to `logged`; leaves any other info object as it is.
+ * Readies an info object the transport has accepted for those who listen to `logged`: gives it the
+ * line the transport's own default format left out, and takes the entry off it, so that whoever
+ * logs the same object again has it read again. Leaves any other info object as it is.
  */
-export function fillLine(info: LogEntry): LogEntry {
+export function prepareForListeners(info: LogEntry): LogEntry {
   const entry = info[CAPTURED_WITHOUT_LINE] as CapturedEntry | undefined;
-  if (entry !== undefined && info[MESSAGE] === undefined) info[MESSAGE] = formatLine(entry);
+  if (entry === undefined) return info;
+  if (info[MESSAGE] === undefined) info[MESSAGE] = formatLine(entry);
+  info[CAPTURED_WITHOUT_LINE] = undefined;
   return info;
 }
 
@@ -398,7 +401,7 @@ export function defaultLineFormat(timestampOptions: UtcTimestampOptions = {}): F
 
 /**
  * For a format `defaultLineFormat()` made without an `alias`, what it does without making the
- * line: the entry it read is left for `takeCapturedEntry`, and `fillLine` makes the line when it
+ * line: the entry it read is left for `takeCapturedEntry`, and `prepareForListeners` makes the line when it
  * is asked for. Undefined for any other format.
  */
 export function captureWithoutLine(made: Format): CaptureWithoutLine | undefined {

@@ -1,6 +1,12 @@
 import winston from 'winston';
 import { defaultLineFormat, type LogEntry } from '../../../src';
-import { captureEntry, captureWithoutLine, fillLine, renderLine, takeCapturedEntry } from '../../../src/render/line';
+import {
+  captureEntry,
+  captureWithoutLine,
+  prepareForListeners,
+  renderLine,
+  takeCapturedEntry,
+} from '../../../src/render/line';
 
 const LEVEL = Symbol.for('level');
 const MESSAGE = Symbol.for('message');
@@ -99,7 +105,7 @@ describe('defaultLineFormat()', () => {
       const withLine = fmt.transform(info, fmt.options) as LogEntry;
       const without = capture(info);
       expect(takeCapturedEntry(without)).toEqual(captureEntry(withLine));
-      expect(fillLine(without)[MESSAGE]).toBe(withLine[MESSAGE]);
+      expect(prepareForListeners(without)[MESSAGE]).toBe(withLine[MESSAGE]);
     }
     expect(captureWithoutLine(winston.format.simple())).toBeUndefined();
   });
