@@ -142,7 +142,7 @@ export interface Redaction {
   /**
    * What `redactEntry` makes of one top-level property whose value is not an object (the caller
    * checks), for a reader that walks the entry's keys once; undefined when the rules need
-   * `redactEntry` (dotted paths, a replacer, or nothing to redact).
+   * `redactEntry` (dotted paths, a replacer), or when nothing is redacted.
    */
   readonly redactTopPrimitive: TopPrimitiveRedactor | undefined;
 }

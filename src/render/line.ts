@@ -401,8 +401,8 @@ export function defaultLineFormat(timestampOptions: UtcTimestampOptions = {}): F
 
 /**
  * For a format `defaultLineFormat()` made without an `alias`, what it does without making the
- * line: the entry it read is left for `takeCapturedEntry`, and `prepareForListeners` makes the line when it
- * is asked for. Undefined for any other format.
+ * line: the entry it read is left for `takeCapturedEntry`, and `prepareForListeners` makes the
+ * line when it is asked for. Undefined for any other format.
  */
 export function captureWithoutLine(made: Format): CaptureWithoutLine | undefined {
   return withoutLine.get(made);
