@@ -452,7 +452,7 @@ class RuleRedaction implements Redaction {
     const known = this.#plainTopKeys;
     if (known[position] !== key) {
       if (this.#names.size > 0 && this.#isSecretName(key)) return isBlank(value) ? value : this.#censor;
-      if (position < MAX_KNOWN_TOP_KEYS) known[position] = key;
+      if (position < MAX_KNOWN_TOP_KEYS && key.length <= MAX_KEY_CHARS) known[position] = key;
     }
     return typeof value === 'string' ? this.#redactString(value) : value;
   }
