@@ -11,7 +11,7 @@ import type { RedactionError } from './capture/redact';
 import { FORMATTED, redactedFormat } from './capture/redacted-format';
 import type { CapturedEntry } from './entry';
 import { defaultLineFormat } from './render';
-import { readLevel, unreadableEntryLine } from './render/line';
+import { prepareForListeners, readLevel, takeCapturedEntry, unreadableEntryLine } from './render/line';
 import { ContextSource } from './render/context';
 import { resolveFingerprint } from './render/fingerprint';
 import { rankLevel } from './render/severity';
@@ -70,10 +70,13 @@ export interface DeliveryWarning extends SmtpError {
 const LEVEL = Symbol.for('level');
 
 function isError(value: LogEntry): value is Error & LogEntry {
-  // The tag check, for errors of another realm, runs only for what has a stack: it is not free.
+  // What winston makes of a logger.info() call is a plain object: it is told apart by its
+  // prototype alone, before any check that reads a property it lacks. The tag check, for errors
+  // of another realm, runs only for what has a stack: it is not free.
   return (
-    value instanceof Error ||
-    (typeof value.stack === 'string' && Object.prototype.toString.call(value) === '[object Error]')
+    Object.getPrototypeOf(value) !== Object.prototype &&
+    (value instanceof Error ||
+      (typeof value.stack === 'string' && Object.prototype.toString.call(value) === '[object Error]'))
   );
 }
 
@@ -296,14 +299,18 @@ export class BufferedMailTransport extends TransportStream {
   }
 
   override log(info: LogEntry, next: () => void): void {
+    this.outbox.accept(takeCapturedEntry(info) ?? this.captureOther(info));
+    // Entries may arrive after close(), or after the transport was removed and added again.
+    if (!this.watchingExit) this.startWatchingExit();
+    if (this.listenerCount('logged') > 0) this.emit('logged', prepareForListeners(info));
+    next();
+  }
+
+  private captureOther(info: LogEntry): CapturedEntry {
     // winston's `exceptionHandlers` hand entries to log() directly, without the transport's format
     // (and its redaction), though with the logger's line.
     const entry = info[FORMATTED] === true || !this.format ? info : this.applyFormat(info);
-    this.outbox.accept(captureEntry(entry));
-    // Entries may arrive after close(), or after the transport was removed and added again.
-    if (!this.watchingExit) this.startWatchingExit();
-    if (this.listenerCount('logged') > 0) this.emit('logged', info);
-    next();
+    return takeCapturedEntry(entry) ?? captureEntry(entry);
   }
 
   /**

@@ -180,6 +180,20 @@ describe('dropping repeats first', () => {
     expect(texts(batches.drain())).toEqual(['a', 'b', 'again 3']);
   });
 
+  test('a repeat that arrives after other entries is told apart from them when the oldest drop', () => {
+    const batches = buffer({ capacity: 100 });
+    batches.push(info('a'), 0);
+    batches.push(info('b'), 0);
+    batches.push(error('again'), 0, 5000);
+    batches.push(info('c'), 0);
+    expect(batches.dropOldest()?.text).toBe('a');
+    expect(batches.dropOldest()?.text).toBe('b');
+    expect(batches.repeatCount).toBe(1);
+    expect(texts(batches.dropRepeats(1))).toEqual(['again']);
+    expect(batches.repeatCount).toBe(0);
+    expect(texts(batches.drain())).toEqual(['c']);
+  });
+
   test('dropping the oldest entry keeps the count of repeats exact', () => {
     const batches = buffer({ capacity: 2 });
     batches.push(error('again'), 0, 5000);

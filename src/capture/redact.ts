@@ -139,7 +139,20 @@ export interface Redaction {
    * of a key matched by name (`"apiKey":"…"`). Dotted paths cannot be matched in text.
    */
   redactText(text: string): string;
+  /**
+   * What `redactEntry` makes of one top-level property whose value is not an object (the caller
+   * checks), for a reader that walks the entry's keys once; undefined when the rules need
+   * `redactEntry` (dotted paths, a replacer), or when nothing is redacted.
+   */
+  readonly redactTopPrimitive: TopPrimitiveRedactor | undefined;
 }
+
+/**
+ * Returns the redacted form of `value`, the entry's property `key`, which is not an object; or
+ * `value` itself when nothing changes. `position`: the key's place among the entry's keys, which
+ * lets the entries of one call site skip looking up keys already found not secret there.
+ */
+export type TopPrimitiveRedactor = (key: string, value: unknown, position: number) => unknown;
 
 const SPLAT = Symbol.for('splat');
 const MESSAGE = Symbol.for('message');
@@ -148,6 +161,7 @@ const LEVEL = Symbol.for('level');
 const MAX_DEPTH = 16;
 const MAX_VALUES = 10_000;
 const MAX_CACHED_KEYS = 4096;
+const MAX_KNOWN_TOP_KEYS = 64;
 const MAX_KEY_CHARS = 200;
 const MAX_PATH_SEGMENTS = 16;
 const MAX_CENSOR_CHARS = 100;
@@ -304,6 +318,12 @@ class RuleRedaction implements Redaction {
   readonly #firstLetters: number;
   readonly #normalisedKeys = new Map<string, string>();
   #spareWalk: Walk | undefined = createWalk();
+  /**
+   * Top-level keys found not secret, by position: the entries of one call site have the same keys
+   * in the same order, and comparing a key with the one last seen there is cheaper than a lookup.
+   */
+  readonly #plainTopKeys: string[] = Array.from({ length: MAX_KNOWN_TOP_KEYS }, () => '');
+  readonly redactTopPrimitive: TopPrimitiveRedactor | undefined;
 
   constructor(rules: CompiledRules) {
     this.#names = rules.names;
@@ -320,6 +340,10 @@ class RuleRedaction implements Redaction {
       if (first >= 0x61 && first <= 0x7a) firstLetters |= 1 << (first - 0x61);
     }
     this.#firstLetters = firstLetters;
+    this.redactTopPrimitive =
+      rules.paths.length === 0 && rules.replacer === undefined
+        ? (key, value, position) => this.#redactTopPrimitive(key, value, position)
+        : undefined;
     this.#shortestPair = Math.min(...[...rules.names].map((name) => name.length)) + '"":1'.length;
     if (rules.names.size > 0) {
       const names = [...rules.names]
@@ -382,6 +406,8 @@ class RuleRedaction implements Redaction {
     // The transport's own spread copy: every enumerable key is its own, and for-in reads them
     // several times faster than a loop over Object.keys(). An entry that cannot be enumerated (a
     // revoked Proxy) throws here, and is replaced as a whole.
+    const plain = this.#rootPaths.length === 0 && this.#replacer === undefined;
+    let index = 0;
     for (const key in info) {
       if (key === 'level') continue;
       let value: unknown;
@@ -391,7 +417,11 @@ class RuleRedaction implements Redaction {
         target = writeTop(target, key, unreadable(error));
         continue;
       }
-      const next = this.#redactProperty(key, value, 1, this.#rootPaths, walk);
+      const next =
+        plain && (typeof value !== 'object' || value === null)
+          ? this.#redactTopPrimitive(key, value, index)
+          : this.#redactProperty(key, value, 1, this.#rootPaths, walk);
+      index++;
       if (differs(next, value)) target = writeTop(target, key, next);
     }
     try {
@@ -415,6 +445,16 @@ class RuleRedaction implements Redaction {
     }
     walk.ancestors.pop();
     return target;
+  }
+
+  /** A top-level value that holds no other, under no dotted path and no replacer: the key, then the patterns. */
+  #redactTopPrimitive(key: string, value: unknown, position: number): unknown {
+    const known = this.#plainTopKeys;
+    if (known[position] !== key) {
+      if (this.#names.size > 0 && this.#isSecretName(key)) return isBlank(value) ? value : this.#censor;
+      if (position < MAX_KNOWN_TOP_KEYS && key.length <= MAX_KEY_CHARS) known[position] = key;
+    }
+    return typeof value === 'string' ? this.#redactString(value) : value;
   }
 
   #unreadableEntry(info: object, error: unknown): object {
@@ -785,6 +825,7 @@ class RuleRedaction implements Redaction {
 
 class NoRedaction implements Redaction {
   readonly enabled = false;
+  readonly redactTopPrimitive = undefined;
 
   redactEntry<T extends object>(info: T): T {
     return info;

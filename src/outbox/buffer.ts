@@ -64,8 +64,11 @@ export class BatchBuffer<T> {
   private oldestAt: number | undefined;
   /** Repeats held back for re-notification: they do not count towards `capacity`. */
   private repeats = 0;
-  /** For each waiting entry in `'batch'` mode, whether it is such a repeat. */
-  private repeatFlags: boolean[] = [];
+  /**
+   * For each waiting entry in `'batch'` mode, whether it is such a repeat; undefined until one
+   * arrives, so that the usual entry costs no second array.
+   */
+  private repeatFlags: boolean[] | undefined;
   private repeatsDueAt: number | undefined;
 
   constructor(private readonly policy: BufferPolicy<T>) {
@@ -102,12 +105,16 @@ export class BatchBuffer<T> {
     }
     if (this.entries.length === 0) this.oldestAt = now;
     this.entries.push(entry);
-    this.repeatFlags.push(repeatDueAt !== undefined);
     if (repeatDueAt !== undefined) {
+      if (this.repeatFlags === undefined) {
+        this.repeatFlags = new Array<boolean>(this.entries.length - 1).fill(false);
+      }
+      this.repeatFlags.push(true);
       this.repeats++;
       if (this.repeatsDueAt === undefined || repeatDueAt < this.repeatsDueAt) this.repeatsDueAt = repeatDueAt;
       return undefined;
     }
+    this.repeatFlags?.push(false);
     return this.entries.length - this.repeats >= this.policy.capacity || trigger ? this.drain() : undefined;
   }
 
@@ -140,7 +147,7 @@ export class BatchBuffer<T> {
   dropOldest(): T | undefined {
     if (this.ring) return undefined;
     const dropped = this.entries.shift();
-    if (this.repeatFlags.shift() === true) this.repeats--;
+    if (this.repeatFlags?.shift() === true) this.repeats--;
     if (this.entries.length === 0) this.forgetTimes();
     return dropped;
   }
@@ -153,21 +160,22 @@ export class BatchBuffer<T> {
   /** Removes up to `count` of the oldest repeats held back for re-notification, in one pass, and returns them. */
   dropRepeats(count: number): T[] {
     const dropped: T[] = [];
-    if (this.ring || this.repeats === 0 || count <= 0) return dropped;
+    const flags = this.repeatFlags;
+    if (this.ring || flags === undefined || this.repeats === 0 || count <= 0) return dropped;
     let kept = 0;
     for (let index = 0; index < this.entries.length; index++) {
       const entry = this.entries[index] as T;
-      const repeat = this.repeatFlags[index] === true;
+      const repeat = flags[index] === true;
       if (repeat && dropped.length < count) {
         dropped.push(entry);
         continue;
       }
       this.entries[kept] = entry;
-      this.repeatFlags[kept] = repeat;
+      flags[kept] = repeat;
       kept++;
     }
     this.entries.length = kept;
-    this.repeatFlags.length = kept;
+    flags.length = kept;
     this.repeats -= dropped.length;
     if (kept === 0) this.forgetTimes();
     return dropped;
@@ -196,12 +204,12 @@ export class BatchBuffer<T> {
     if (this.ring) return this.ring.drain();
     const batch = this.entries;
     this.entries = [];
-    this.repeatFlags = [];
     this.forgetTimes();
     return batch;
   }
 
   private forgetTimes(): void {
+    this.repeatFlags = undefined;
     this.oldestAt = undefined;
     this.repeats = 0;
     this.repeatsDueAt = undefined;

@@ -1,6 +1,7 @@
 import { format, type Format, type TransformableInfo } from 'logform';
 import { configure } from 'safe-stable-stringify';
 import { utcTimestamp, type UtcTimestampOptions } from '../utc-timestamp';
+import type { TopPrimitiveRedactor } from '../capture/redact';
 import type { CapturedEntry } from '../entry';
 import type { LogEntry } from '../options';
 
@@ -135,10 +136,34 @@ export function readEntry(info: LogEntry): CapturedEntry {
   for (const key of Object.keys(info)) {
     if (SHOWN_ELSEWHERE.has(key) || (crash && CRASH_DETAILS.has(key))) continue;
     const value = info[key];
-    // Without a prototype, a key named __proto__ is kept as data.
-    (meta ??= Object.create(null) as Record<string, unknown>)[key] = value;
-    flat &&= value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+    meta = addMeta(meta, key, value);
+    flat &&= isFlat(value);
   }
+  return makeEntry(info, meta, flat, crash);
+}
+
+function isFlat(value: unknown): boolean {
+  return value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+}
+
+function addMeta(meta: Record<string, unknown> | undefined, key: string, value: unknown): Record<string, unknown> {
+  // An object literal, not one without a prototype: V8 keeps that one as a dictionary, which
+  // JSON.stringify reads several times slower. A key named __proto__ is defined, kept as data.
+  const fields = meta ?? {};
+  if (key === '__proto__') {
+    Object.defineProperty(fields, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    fields[key] = value;
+  }
+  return fields;
+}
+
+function makeEntry(
+  info: LogEntry,
+  meta: Record<string, unknown> | undefined,
+  flat: boolean,
+  crash: boolean,
+): CapturedEntry {
   const timestamp = info.timestamp;
   const level = info[LEVEL] ?? info.level;
   const stack = info.stack;
@@ -153,6 +178,46 @@ export function readEntry(info: LogEntry): CapturedEntry {
     line: undefined,
     crash,
   };
+}
+
+/**
+ * `redaction.redactEntry(info)`, then `stamp`, then `readEntry(info)`, in one pass over the keys
+ * of an entry whose values hold no others, as most do. Undefined, with `info` untouched, for any
+ * other entry, or one that cannot be read: the separate steps handle those.
+ */
+function readRedacting(info: LogEntry, redact: TopPrimitiveRedactor, stamp: Format): CapturedEntry | undefined {
+  let crash: boolean;
+  let meta: Record<string, unknown> | undefined;
+  let flat = true;
+  let changes: unknown[] | undefined;
+  try {
+    crash = info.exception === true || info.rejection === true;
+    const keys = Object.keys(info);
+    for (let position = 0; position < keys.length; position++) {
+      const key = keys[position] as string;
+      let value = info[key];
+      if (key !== 'level') {
+        if (typeof value === 'object' && value !== null) return undefined;
+        const next = redact(key, value, position);
+        if (next !== value && (next === next || value === value)) {
+          // Read before the loop, they must not change in it: a `keys` rule may name them.
+          if (key === 'exception' || key === 'rejection') return undefined;
+          (changes ??= []).push(key, next);
+          value = next;
+        }
+      }
+      if (SHOWN_ELSEWHERE.has(key) || (crash && CRASH_DETAILS.has(key))) continue;
+      meta = addMeta(meta, key, value);
+      flat &&= isFlat(value);
+    }
+  } catch {
+    return undefined;
+  }
+  if (changes !== undefined) {
+    for (let index = 0; index < changes.length; index += 2) info[changes[index] as string] = changes[index + 1];
+  }
+  stamp.transform(info, stamp.options);
+  return makeEntry(info, meta, flat, crash);
 }
 
 /**
@@ -175,6 +240,9 @@ export function unreadableEntry(info: LogEntry | undefined, error: unknown): Cap
 // The default line format leaves what it read on the info object, so that the entry is read once.
 const CAPTURED = Symbol('winston-buffered-mail.captured');
 const CAPTURED_LINE = Symbol('winston-buffered-mail.captured-line');
+// Left by the transport's own use of the default format, which makes no line: the mail renders it
+// from the entry, so that making it on the logging path would be work for nothing.
+const CAPTURED_WITHOUT_LINE = Symbol('winston-buffered-mail.captured-without-line');
 
 /**
  * The form in which the transport keeps an entry, read from the info object its `format` made.
@@ -182,8 +250,8 @@ const CAPTURED_LINE = Symbol('winston-buffered-mail.captured-line');
  */
 export function captureEntry(info: LogEntry): CapturedEntry {
   try {
-    const rendered = info[MESSAGE];
     const read = info[CAPTURED] as CapturedEntry | undefined;
+    const rendered = info[MESSAGE];
     // A format after the default one may have changed the line: then the line is kept as made.
     if (read !== undefined && info[CAPTURED_LINE] === rendered) return read;
     const entry = read ?? readEntry(info);
@@ -191,6 +259,24 @@ export function captureEntry(info: LogEntry): CapturedEntry {
   } catch (error) {
     return unreadableEntry(info, error);
   }
+}
+
+/** The entry the transport's own default format read from `info`, or undefined when another format made it. */
+export function takeCapturedEntry(info: LogEntry): CapturedEntry | undefined {
+  return info[CAPTURED_WITHOUT_LINE] as CapturedEntry | undefined;
+}
+
+/**
+ * Readies an info object the transport has accepted for those who listen to `logged`: gives it the
+ * line the transport's own default format left out, and takes the entry off it, so that whoever
+ * logs the same object again has it read again. Leaves any other info object as it is.
+ */
+export function prepareForListeners(info: LogEntry): LogEntry {
+  const entry = info[CAPTURED_WITHOUT_LINE] as CapturedEntry | undefined;
+  if (entry === undefined) return info;
+  if (info[MESSAGE] === undefined) info[MESSAGE] = formatLine(entry);
+  info[CAPTURED_WITHOUT_LINE] = undefined;
+  return info;
 }
 
 /**
@@ -248,6 +334,19 @@ function replaceUnreadable(info: TransformableInfo, error: unknown, stamp: Forma
   return replacement;
 }
 
+/** What the default format does for the transport alone: the same work, without making the line. */
+export interface CaptureWithoutLine {
+  (info: TransformableInfo): TransformableInfo;
+  /**
+   * The same, redacted with `redact` on the way. Undefined, with `info` untouched, when `redact`
+   * cannot do it alone (a value holds others): the caller redacts the entry, then calls the first.
+   */
+  redacting(info: TransformableInfo, redact: TopPrimitiveRedactor): TransformableInfo | undefined;
+}
+
+/** For each format `defaultLineFormat()` made: the same work without the line. */
+const withoutLine = new WeakMap<Format, CaptureWithoutLine>();
+
 /**
  * The transport's default format: a UTC timestamp, then the line
  * `2026-11-24T04:32:08.123Z INFO  Info index = 0 {"meta":"as JSON"}`.
@@ -257,11 +356,54 @@ function replaceUnreadable(info: TransformableInfo, error: unknown, stamp: Forma
 export function defaultLineFormat(timestampOptions: UtcTimestampOptions = {}): Format {
   const stamp = utcTimestamp(timestampOptions);
   const combined = format.combine(stamp, lineFormat());
-  return format((info) => {
+  const made = format((info) => {
     try {
       return combined.transform(info, combined.options);
     } catch (error) {
       return replaceUnreadable(info, error, stamp);
     }
   })();
+  // An alias adds a key after the others are read: the steps one at a time see it, one pass would not.
+  if (timestampOptions.alias !== undefined) return made;
+  const keep = (info: TransformableInfo, entry: CapturedEntry): TransformableInfo => {
+    info[CAPTURED_WITHOUT_LINE] = entry;
+    return info;
+  };
+  const replace = (info: TransformableInfo, error: unknown): TransformableInfo => {
+    const replacement = replaceUnreadable(info, error, stamp);
+    return keep(replacement, captureEntry(replacement));
+  };
+  const capture = (info: TransformableInfo): TransformableInfo => {
+    try {
+      stamp.transform(info, stamp.options);
+      let entry: CapturedEntry;
+      try {
+        entry = readEntry(info);
+      } catch (error) {
+        entry = unreadableEntry(info, error);
+      }
+      return keep(info, entry);
+    } catch (error) {
+      return replace(info, error);
+    }
+  };
+  capture.redacting = (info: TransformableInfo, redact: TopPrimitiveRedactor): TransformableInfo | undefined => {
+    try {
+      const entry = readRedacting(info, redact, stamp);
+      return entry === undefined ? undefined : keep(info, entry);
+    } catch (error) {
+      return replace(info, error);
+    }
+  };
+  withoutLine.set(made, capture);
+  return made;
+}
+
+/**
+ * For a format `defaultLineFormat()` made without an `alias`, what it does without making the
+ * line: the entry it read is left for `takeCapturedEntry`, and `prepareForListeners` makes the
+ * line when it is asked for. Undefined for any other format.
+ */
+export function captureWithoutLine(made: Format): CaptureWithoutLine | undefined {
+  return withoutLine.get(made);
 }

@@ -1,5 +1,12 @@
+import winston from 'winston';
 import { defaultLineFormat, type LogEntry } from '../../../src';
-import { renderLine } from '../../../src/render/line';
+import {
+  captureEntry,
+  captureWithoutLine,
+  prepareForListeners,
+  renderLine,
+  takeCapturedEntry,
+} from '../../../src/render/line';
 
 const LEVEL = Symbol.for('level');
 const MESSAGE = Symbol.for('message');
@@ -76,6 +83,33 @@ describe('defaultLineFormat()', () => {
     );
   });
 
+  test('without the line, for the transport, it keeps the same entry and makes the same line when asked', () => {
+    const fmt = defaultLineFormat();
+    const capture = captureWithoutLine(fmt);
+    if (capture === undefined) throw new Error('the default format can be run without its line');
+    const getter = Object.defineProperty({ level: 'info', [LEVEL]: 'info', message: 'm' }, 'user', {
+      enumerable: true,
+      get() {
+        throw new Error('no user');
+      },
+    });
+    const infos: LogEntry[] = [
+      { level: 'info', [LEVEL]: 'info', message: 'Info index = 0' },
+      { level: 'warn', [LEVEL]: 'warn', message: 'paid', orderId: 1234, amount: { value: 9.5 } },
+      { level: 'error', [LEVEL]: 'error', message: 'boom', stack: 'Error: boom\n    at main (app.js:1:1)' },
+      { level: 'info', [LEVEL]: 'info', message: revokedProxy() },
+      getter,
+      Object.freeze({ level: 'warn', [LEVEL]: 'warn', message: 'frozen' }),
+    ];
+    for (const info of infos) {
+      const withLine = fmt.transform(info, fmt.options) as LogEntry;
+      const without = capture(info);
+      expect(takeCapturedEntry(without)).toEqual(captureEntry(withLine));
+      expect(prepareForListeners(without)[MESSAGE]).toBe(withLine[MESSAGE]);
+    }
+    expect(captureWithoutLine(winston.format.simple())).toBeUndefined();
+  });
+
   test('a custom timestamp pattern stays UTC', () => {
     const fmt = defaultLineFormat({ format: 'YYYY-MM-DD HH:mm:ss,SSS' });
     const out = fmt.transform({ level: 'warn', [LEVEL]: 'warn', message: 'x' }, fmt.options) as Record<symbol, unknown>;
@@ -132,6 +166,14 @@ describe('renderLine() never throws', () => {
     expect(renderLine({ level: 'info', message: { answer: 42 } })).toBe('INFO  {"answer":42}');
     expect(renderLine({ level: 'info', message: undefined })).toBe('INFO  ');
     expect(renderLine({ level: 'info', message: 7 })).toBe('INFO  7');
+  });
+
+  test('a key named __proto__ is shown as data, whether its value is plain or not, and pollutes nothing', () => {
+    const plain = JSON.parse('{"level":"info","message":"p","__proto__":"text","after":1}') as LogEntry;
+    expect(renderLine(plain)).toBe('INFO  p {"__proto__":"text","after":1}');
+    const nested = JSON.parse('{"level":"info","message":"n","__proto__":{"polluted":true}}') as LogEntry;
+    expect(renderLine(nested)).toBe('INFO  n {"__proto__":{"polluted":true}}');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   test('meta that throws when serialised is reported in its place; the rest of the line stays', () => {
