@@ -189,8 +189,11 @@ export class BatchBuffer<T> {
   restore(entries: readonly T[], repeats: readonly boolean[], repeatsDueAt: number, now: number): T[] | undefined {
     if (this.ring || entries.length === 0) return undefined;
     const restoredRepeats = repeats.reduce((count, repeat) => count + (repeat ? 1 : 0), 0);
+    if (restoredRepeats > 0 || this.repeatFlags !== undefined) {
+      const waiting = this.repeatFlags ?? new Array<boolean>(this.entries.length).fill(false);
+      this.repeatFlags = [...entries.map((_, index) => repeats[index] === true), ...waiting];
+    }
     this.entries = [...entries, ...this.entries];
-    this.repeatFlags = [...entries.map((_, index) => repeats[index] === true), ...this.repeatFlags];
     this.oldestAt = Math.min(this.oldestAt ?? now, now);
     if (restoredRepeats > 0) {
       this.repeats += restoredRepeats;
