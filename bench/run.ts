@@ -687,9 +687,13 @@ interface RelayPooledRun {
   entries: number;
   mails: number;
   oursMedianMs: number;
+  oursInTurnsMedianMs: number;
   directMedianMs: number;
+  winstonAloneMedianMs: number;
   oursMs: number[];
+  oursInTurnsMs: number[];
   directMs: number[];
+  winstonAloneMs: number[];
   warnings: string[];
   load: string;
 }
@@ -699,7 +703,7 @@ async function relayPooled(): Promise<void> {
   const measure = (where: string) =>
     `9b. End to end on a real relay${where}, in one process: 20,000 entries in 200 mails of 100 over one pooled connection, from the first call until \`flush()\` resolves`;
   const options = '**`rateLimit: false`**, `capacity: 100`; `flushOnExit: false`';
-  const target = 'as fast as the wire allows';
+  const target = '≤ 1.1x nodemailer alone';
   if (run.skipped !== undefined) {
     rows.push({
       measure: measure(''),
@@ -712,14 +716,24 @@ async function relayPooled(): Promise<void> {
     });
     return;
   }
+  const reference = `nodemailer alone sending the same 200 rendered mails (headers included), pooled, one connection: ${ms(run.directMedianMs)} (rounds: ${run.directMs.map(ms).join(', ')})`;
   rows.push({
-    measure: measure(` (${run.server})`),
+    measure: `${measure(` (${run.server})`)}, the entries logged in one loop`,
     options,
     figure: `${ms(run.oursMedianMs)} (rounds: ${run.oursMs.map(ms).join(', ')})`,
-    reference: `nodemailer alone sending the same 200 rendered mails, pooled, one connection: ${ms(run.directMedianMs)} (rounds: ${run.directMs.map(ms).join(', ')}); ${run.warnings.length === 0 ? 'no warning' : `**warnings: ${run.warnings.join('; ')}**`}; load ${run.load}`,
+    reference: `${reference}; winston alone logging the entries to a no-op transport, same format: ${ms(run.winstonAloneMedianMs)} (rounds: ${run.winstonAloneMs.map(ms).join(', ')}), which the loop holds before any mail can go; ${run.warnings.length === 0 ? 'no warning' : `**warnings: ${run.warnings.join('; ')}**`}; load ${run.load}`,
     ratio: run.oursMedianMs / run.directMedianMs,
     target,
-    met: undefined,
+    met: run.oursMedianMs / run.directMedianMs <= 1.1,
+  });
+  rows.push({
+    measure: `9c. The same, the entries logged a batch (100) a turn of the event loop, as an application logs while it works`,
+    options,
+    figure: `${ms(run.oursInTurnsMedianMs)} (rounds: ${run.oursInTurnsMs.map(ms).join(', ')})`,
+    reference,
+    ratio: run.oursInTurnsMedianMs / run.directMedianMs,
+    target,
+    met: run.oursInTurnsMedianMs / run.directMedianMs <= 1.1,
   });
 }
 
@@ -781,9 +795,13 @@ const STATIC_FINDINGS: Array<{ row: number; text: string }> = [
   {
     row: 9,
     text: `- **9b. Real relay, in one process.** The reference is nodemailer alone, sending the transport's
-  own 200 mails (recorded beforehand through a transporter that only keeps them) over one pooled
-  connection, renewed every 100 mails as the transport's is. The difference is what the transport
-  adds: logging the 20,000 entries through winston, rendering the mails, and its queue.`,
+  own 200 mails, headers included (recorded beforehand through a transporter that only keeps
+  them), over one pooled connection, renewed every 100 mails as the transport's is. The difference
+  is what the transport adds, and winston: the 20,000 calls of one loop hold the event loop before
+  any mail can go, and winston's own work in them (the row's reference gives it) is part of the
+  figure whatever transport it feeds. Without a rate limit the transport renders the next mail
+  while one is on the wire. Row 9c logs the same entries a batch a turn, so that mails go while
+  the application logs.`,
   },
 ];
 
