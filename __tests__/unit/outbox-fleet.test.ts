@@ -117,6 +117,29 @@ describe('a fleet sharing one store', () => {
     }
   });
 
+  test('a problem another transport mailed is held back even behind mails the rate limit merges', async () => {
+    const { members, sent, runUntil } = fleetOf(2, new MemoryStore(), {
+      capacity: 1,
+      rateLimit: { mails: 2, perMs: MINUTE },
+    });
+    const [first, second] = members;
+    first!.outbox.accept(entry('db down 1', { level: 'error' }));
+    await runUntil(0);
+    for (let index = 0; index < 3; index++) second!.outbox.accept(entry(`request ${index} handled`));
+    second!.outbox.accept(entry('db down 2', { level: 'error' }));
+    await runUntil(4 * MINUTE);
+    const secondLines = sent.filter((mail) => mail.member === 1).flatMap((mail) => lines(mail.message));
+    expect(secondLines).toEqual(['request 0 handled', 'request 1 handled', 'request 2 handled']);
+    await runUntil(6 * MINUTE);
+    expect(
+      sent
+        .filter((mail) => mail.member === 1)
+        .map((mail) => [mail.at, lines(mail.message)])
+        .pop(),
+    ).toEqual([5 * MINUTE, ['db down 2']]);
+    for (const member of members) expectEveryEntryAccounted(member.stats());
+  });
+
   test('a flush sends what is held as a repeat at once', async () => {
     const { members, sent, runUntil } = fleetOf(2, new MemoryStore());
     const [first, second] = members;

@@ -378,6 +378,7 @@ export class Outbox {
     const last = this.jobs[this.jobs.length - 1];
     if (
       origin === undefined &&
+      firstHere === undefined &&
       this.limiter !== undefined &&
       this.jobs.length > COALESCE_AFTER_JOBS &&
       last &&
@@ -646,7 +647,8 @@ export class Outbox {
     const merged: Job[] = [];
     for (let index = 1; index < this.jobs.length; index++) {
       const next = this.jobs[index];
-      if (!next || next.rendered || next.busy || next.urgent) break;
+      // A batch whose problems the group has not been asked about waits to be asked: it may be held.
+      if (!next || next.rendered || next.busy || next.urgent || (next.firstsHere && !next.firstsAsked)) break;
       const nextBytes = next.mailBytes;
       if (bytes + nextBytes > budget) break;
       bytes += nextBytes;
