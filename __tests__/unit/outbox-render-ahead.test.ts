@@ -1,6 +1,6 @@
 import type { CapturedEntry } from '../../src/entry';
 import type { RenderedPart } from '../../src/outbox/ports';
-import { crashEntry, entry, expectEveryEntryAccounted, lines, scriptedOutbox } from '../helpers/outbox';
+import { crashEntry, entry, expectEveryEntryAccounted, failures, lines, scriptedOutbox } from '../helpers/outbox';
 
 /** An outbox whose renders are recorded: the entries of each, in order. */
 function recordedOutbox(overrides: Parameters<typeof scriptedOutbox>[0] = {}) {
@@ -66,22 +66,40 @@ describe('the next mail is rendered while the one before it is on the wire', () 
     expectEveryEntryAccounted(stats());
   });
 
-  test('a crash entry logged meanwhile goes first, and the mail rendered ahead goes after it, whole', async () => {
+  test('a crash entry logged meanwhile goes right after the mail rendered ahead, so that log order holds', async () => {
     const { outbox, mailer, rendered, stats } = recordedOutbox();
-    for (let index = 0; index < 4; index++) outbox.accept(entry(`entry ${index}`));
+    for (let index = 0; index < 6; index++) outbox.accept(entry(`entry ${index}`));
     const first = await mailer.next();
     await new Promise((resolve) => setImmediate(resolve));
     expect(rendered).toHaveLength(2);
     outbox.accept(crashEntry('uncaught: boom'));
     first.accept();
-    const crash = await mailer.next();
-    expect(lines(crash.message)).toEqual(['uncaught: boom']);
-    crash.accept();
     const ahead = await mailer.next();
     expect(lines(ahead.message)).toEqual(['entry 2', 'entry 3']);
     ahead.accept();
+    const crash = await mailer.next();
+    expect(lines(crash.message)).toEqual(['entry 4', 'entry 5', 'uncaught: boom']);
+    crash.accept();
     await outbox.flush();
-    expect(stats()).toMatchObject({ entriesLogged: 5, entriesMailed: 5, entriesPending: 0 });
+    expect(stats()).toMatchObject({ entriesLogged: 7, entriesMailed: 7, entriesPending: 0 });
+    expectEveryEntryAccounted(stats());
+  });
+
+  test('a crash entry does not wait for a mail rendered ahead that failed and waits for its retry', async () => {
+    const { outbox, mailer, stats, clock } = recordedOutbox();
+    for (let index = 0; index < 6; index++) outbox.accept(entry(`entry ${index}`));
+    (await mailer.next()).accept();
+    // The mail rendered ahead fails once: it waits a second for its retry.
+    (await mailer.next()).fail(failures.transient);
+    outbox.accept(crashEntry('uncaught: boom'));
+    const crash = await mailer.next();
+    expect(clock.now()).toBe(0);
+    expect(lines(crash.message)).toEqual(['entry 4', 'entry 5', 'uncaught: boom']);
+    crash.accept();
+    await clock.runUntil(mailer.next());
+    expect(lines(mailer.sends[0]?.message)).toEqual(['entry 2', 'entry 3']);
+    mailer.sends[0]?.accept();
+    await outbox.flush();
     expectEveryEntryAccounted(stats());
   });
 

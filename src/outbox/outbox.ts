@@ -123,6 +123,8 @@ interface Job {
   firstsAsked: boolean;
   /** Rendered ahead while the mail before it is on the wire; settles once it is rendered. */
   rendering: Promise<void> | undefined;
+  /** Rendered, or being rendered, ahead of its turn. */
+  renderedAhead: boolean;
 }
 
 function liveEntries(job: Job): CapturedEntry[] {
@@ -416,6 +418,7 @@ export class Outbox {
       firstsHere: firstHere !== undefined && !urgent ? [firstHere] : undefined,
       firstsAsked: false,
       rendering: undefined,
+      renderedAhead: false,
     });
     if (urgent) this.wake();
     void this.pump();
@@ -485,6 +488,13 @@ export class Outbox {
       if (generation !== this.generation) return undefined;
       const now = clock.now();
       const crash = this.jobs.find((job) => job.urgent && !job.busy && !job.rendered && !this.isEmpty(job));
+      // The mail rendered ahead holds the batches before those a crash mail takes: it goes first,
+      // unless it failed and waits for a retry.
+      const ahead = crash && this.jobs.find((job) => job.renderedAhead && job.failures === 0 && job.partsSent === 0);
+      if (ahead) {
+        ahead.busy = true;
+        return ahead;
+      }
       if (crash) {
         // A crash mail does not wait for a backoff or the rate limit, but the next one waits
         // `retry.minDelayMs`, so that a stream of crash entries during an outage cannot become a
@@ -632,6 +642,7 @@ export class Outbox {
       firstsHere: undefined,
       firstsAsked: false,
       rendering: undefined,
+      renderedAhead: false,
     };
   }
 
@@ -820,6 +831,7 @@ export class Outbox {
     }
     // Marked busy meanwhile: nothing is dropped from it or merged into it.
     next.busy = true;
+    next.renderedAhead = true;
     next.rendering = (async () => {
       try {
         const entries = liveEntries(next);
