@@ -431,7 +431,7 @@ export class BufferedMailTransport extends TransportStream {
   /**
    * Adds what was counted to the group's counts, then lets go of the connection; a later use
    * opens it again. Waited for at most `STORE_CLOSE_WAIT_MS`: a store that does not answer goes
-   * on closing on its own, and keeps no process alive.
+   * on closing on its own, and keeps no process alive after that.
    */
   #closeStore(): Promise<void> {
     const fleet = this.#fleet;
@@ -445,8 +445,8 @@ export class BufferedMailTransport extends TransportStream {
     return Promise.race([
       closed,
       new Promise<void>((resolve) => {
+        // Kept alive on purpose, as the wait of close() is: what awaits close() must still run.
         timer = setTimeout(resolve, STORE_CLOSE_WAIT_MS);
-        timer.unref();
       }),
     ]).finally(() => clearTimeout(timer));
   }

@@ -370,4 +370,29 @@ describeWithRedis('transports sharing a RedisStore', () => {
       await new Promise((resolve) => silent.close(resolve));
     }
   });
+
+  test('a process that closes its transport while Redis never answers exits at once, its mail delivered', async () => {
+    const sockets: Socket[] = [];
+    const silent: Server = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const server = await startServer();
+      const result = await runFixture('store-silent-close.ts', {
+        ...childEnv(server),
+        REDIS_URL: `redis://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+      });
+      // Long before the store's 20 s time limit (the test's own limit is 30 s), and without a warning.
+      expect(result).toMatchObject({ status: 0, signal: null, stderr: '' });
+      expect(result.stdout).toBe('mail accepted: 4 entries\nclosed\n');
+      expect(server.mails.flatMap(carriedMessages)).toEqual([
+        'Payment gateway timed out',
+        'entry 0',
+        'entry 1',
+        'entry 2',
+      ]);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
 });

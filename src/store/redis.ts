@@ -373,6 +373,17 @@ function outOfRange(what: string): StoreError {
   );
 }
 
+/**
+ * Ends a connection of the store's own at once: it stops reconnecting, and its socket is destroyed
+ * rather than ended, which a connection that went silent never finishes (ioredis would wait for it
+ * on a timer that keeps the process alive).
+ */
+function destroy(client: Redis): void {
+  const stream = (client as { stream?: { destroy(): void } }).stream;
+  client.disconnect();
+  stream?.destroy();
+}
+
 function defineCommands(client: Redis): void {
   for (const [name, definition] of Object.entries(COMMANDS)) client.defineCommand(name, definition);
 }
@@ -526,12 +537,11 @@ export class RedisStore implements SharedStore {
     if (this.#ownClient !== undefined && this.#ownClient.status !== 'end') return this.#ownClient;
     const { Redis } = this.#ioredis ?? requireIoredis();
     const client = new Redis(this.#url ?? '', {
+      // No commandTimeout: its timers would keep the process alive; each operation has its own
+      // limit, after which the connection is dropped with whatever it still waits for.
       lazyConnect: true,
-      commandTimeout: this.#timeoutMs,
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,
-      // How long a closed connection may wait for its socket to end, which one that failed never does.
-      disconnectTimeout: this.#timeoutMs,
       // A host that drops the connection attempt holds the socket, and the process, no longer than an operation may take.
       connectTimeout: this.#timeoutMs,
       // A lost connection ends instead of retrying on a timer, which would keep the process alive;
@@ -576,7 +586,7 @@ export class RedisStore implements SharedStore {
     if (client === undefined) return;
     this.#ownClient = undefined;
     this.#connecting = undefined;
-    client.disconnect();
+    destroy(client);
   }
 
   async #disconnect(): Promise<void> {
@@ -593,14 +603,14 @@ export class RedisStore implements SharedStore {
         ),
         new Promise<boolean>((resolve) => {
           timer = setTimeout(() => resolve(false), this.#timeoutMs);
+          timer.unref();
         }),
       ]);
       clearTimeout(timer);
       // Redis closes the connection after QUIT, and ioredis does not reconnect.
       if (quit) return;
     }
-    // Whatever state it is in, it stops reconnecting.
-    client.disconnect();
+    destroy(client);
   }
 }
 
