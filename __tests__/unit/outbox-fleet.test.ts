@@ -331,3 +331,44 @@ describe('a shared store that stops answering stands in the way of nothing', () 
     expect(stats()).toMatchObject({ entriesMailed: 1, entriesPending: 0 });
   });
 });
+
+test('the counts taken for a mail that a crash entry interrupted are reported by the next mail about the problem', async () => {
+  const memory = new MemoryStore();
+  const gates: Array<() => void> = [];
+  let gated = true;
+  // Two hosts, as Redis would count them; the first read of the counts waits for the test.
+  const store: MailStore = {
+    takeMailSlot: (limit, now) => memory.takeMailSlot(limit, now),
+    noteProblem: (id, policy, now, count) => memory.noteProblem(id, policy, now, count),
+    takeProblemCounts: async (id) => {
+      if (gated) await new Promise<void>((resolve) => gates.push(resolve));
+      const counts = await memory.takeProblemCounts(id);
+      return { count: counts.count, hosts: counts.count > 0 ? 2 : 0 };
+    },
+    close: () => Promise.resolve(),
+  };
+  const { members } = fleetOf(2, store);
+  const [first, second] = members;
+  first!.outbox.accept(entry('db down 1', { level: 'error' }));
+  (await first!.mailer.next()).accept();
+  second!.outbox.accept(entry('db down 2', { level: 'error' }));
+  await settle();
+  const flushed = second!.outbox.flush();
+  await settle();
+  expect(gates).toHaveLength(1);
+  second!.outbox.accept(entry('uncaught: boom', { level: 'error', crash: true }));
+  const crash = await second!.mailer.next();
+  expect(crash.message.text).not.toContain('The hosts sharing');
+  crash.accept();
+  await flushed;
+  // The interrupted read ends now, and takes the counts from the store.
+  gated = false;
+  gates[0]!();
+  await settle();
+  second!.outbox.accept(entry('db down 3', { level: 'error' }));
+  const next = second!.outbox.flush();
+  const mail = await second!.mailer.next();
+  expect(mail.message.text).toContain('The hosts sharing this mail\'s store saw "db down 3" 3 times on 2 hosts');
+  mail.accept();
+  await next;
+});

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { nextTurn, type Clock, type TimerHandle } from '../clock';
 import type { CapturedEntry } from '../entry';
 import type { RateLimitOptions } from '../options';
-import type { MailSlot, MailStore, ProblemNote } from '../store/store';
+import type { MailSlot, MailStore, ProblemCounts, ProblemNote } from '../store/store';
 import type { RenotifyPolicy } from './renotify';
 
 /** How long the occurrences of problems are counted here before they are added to the shared counts. */
@@ -33,6 +33,13 @@ function problemName(message: string): string {
   return line.length > MAX_PROBLEM_CHARS ? `${line.slice(0, MAX_PROBLEM_CHARS - 1)}…` : line;
 }
 
+/** What a mail says about the group's counts of its problems. */
+export interface ProblemNotices {
+  readonly notices: string[];
+  /** The mail with these notices is rendered: their counts are reported, and forgotten here. */
+  reported(): void;
+}
+
 export interface FleetOptions {
   store: MailStore;
   clock: Clock;
@@ -57,6 +64,8 @@ export class Fleet {
   #tally = new Map<string, Tally>();
   /** For a problem this process mailed at once, the group's answer to that occurrence. */
   readonly #firstAnswers = new Map<string, ProblemNote>();
+  /** Counts taken from the store that no mail has reported yet. */
+  readonly #unreported = new Map<string, ProblemCounts>();
   #timer: TimerHandle | undefined;
   #adding: Promise<void> = Promise.resolve();
 
@@ -155,8 +164,9 @@ export class Fleet {
    * hosts. Reads and resets those counts; not those of `firsts`, the problems this mail is the
    * first about, which the next mail about them reports.
    */
-  async problemNotices(entries: readonly CapturedEntry[], firsts: readonly string[]): Promise<string[]> {
-    if (this.#options.renotify === undefined) return [];
+  async problemNotices(entries: readonly CapturedEntry[], firsts: readonly string[]): Promise<ProblemNotices> {
+    const none: ProblemNotices = { notices: [], reported: () => undefined };
+    if (this.#options.renotify === undefined) return none;
     const problems = new Map<string, { message: string; count: number }>();
     let sliceStart = performance.now();
     for (let index = 0; index < entries.length; index++) {
@@ -173,21 +183,43 @@ export class Fleet {
       else problems.set(fingerprint, { message: entry.message, count: 1 });
     }
     for (const fingerprint of firsts) problems.delete(fingerprint);
-    if (problems.size === 0) return [];
+    if (problems.size === 0) return none;
     await this.addCounts();
     const mostFrequent = [...problems].sort((a, b) => b[1].count - a[1].count).slice(0, MAX_COUNTED_PER_MAIL);
     const counted = await Promise.all(
-      mostFrequent.map(async ([fingerprint, { message }]) => ({
-        message,
-        counts: await this.#options.store.takeProblemCounts(problemId(fingerprint)),
-      })),
+      mostFrequent.map(async ([fingerprint, { message }]) => {
+        const taken = await this.#options.store.takeProblemCounts(problemId(fingerprint));
+        // Taken from the store, they are kept here until a mail reports them.
+        const unreported = this.#unreported.get(fingerprint);
+        const counts = {
+          count: (unreported?.count ?? 0) + taken.count,
+          hosts: Math.max(unreported?.hosts ?? 0, taken.hosts),
+        };
+        this.#keepUnreported(fingerprint, counts);
+        return { fingerprint, message, counts };
+      }),
     );
-    return counted
-      .filter(({ counts }) => counts.hosts > 1)
-      .map(
+    const shown = counted.filter(({ counts }) => counts.hosts > 1);
+    return {
+      notices: shown.map(
         ({ message, counts }) =>
           `The hosts sharing this mail's store saw "${problemName(message)}" ${counts.count.toLocaleString('en-US')} times on ${counts.hosts.toLocaleString('en-US')} hosts since it was last reported; each host mails its own entries.`,
-      );
+      ),
+      reported: () => {
+        for (const { fingerprint, counts } of shown) {
+          if (this.#unreported.get(fingerprint) === counts) this.#unreported.delete(fingerprint);
+        }
+      },
+    };
+  }
+
+  #keepUnreported(fingerprint: string, counts: ProblemCounts): void {
+    this.#unreported.delete(fingerprint);
+    if (this.#unreported.size >= MAX_TALLIED) {
+      const oldest = this.#unreported.keys().next();
+      if (oldest.done !== true) this.#unreported.delete(oldest.value);
+    }
+    this.#unreported.set(fingerprint, counts);
   }
 
   /** Stops counting; what was counted and not yet added is let go. */

@@ -742,11 +742,15 @@ export class Outbox {
         // A crash mail and the mails of a shutdown do not wait for the group's counts, which
         // stay in the store for the next mail about the problem.
         if (fleet && !job.urgent && !job.spooled && !this.closing) {
-          const answer = await this.unlessWoken(fleet.problemNotices(entries, job.firstsHere ?? []), []);
+          const answer = await this.unlessWoken(fleet.problemNotices(entries, job.firstsHere ?? []), undefined);
           if (generation !== this.generation) return;
-          // Woken by a crash entry or a close: back to the queue, which sends what comes first now.
+          // Woken by a crash entry or a close: back to the queue, which sends what comes first now;
+          // the counts taken meanwhile wait for the next mail about their problems.
           if (answer === undefined) return;
-          fleetNotices = answer.value;
+          if (answer.value !== undefined) {
+            fleetNotices = answer.value.notices;
+            answer.value.reported();
+          }
         }
         const notices = [...this.notices(job), ...fleetNotices];
         const parts = await this.options.render(entries, notices);
