@@ -332,7 +332,10 @@ describeWithRedis('transports sharing a RedisStore', () => {
     const server = await startServer();
     const result = await runFixture('store-and-return.ts', { ...childEnv(server), REDIS_URL: redis.url() });
     expect(result).toMatchObject({ status: 0, signal: null, stderr: '' });
-    expect(result.stdout).toBe('mail accepted: 1 entries\nmail accepted: 3 entries\n');
+    // The error goes at once, or with the others when the process ends before Redis answers.
+    expect(result.stdout).toMatch(
+      /^(mail accepted: 1 entries\nmail accepted: 3 entries\n|mail accepted: 4 entries\n)$/,
+    );
     expect(server.mails.flatMap(carriedMessages)).toEqual([
       'Payment gateway timed out',
       'entry 0',

@@ -3,7 +3,7 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import { inspect } from 'node:util';
 import { Redis } from 'ioredis';
 import { FallbackStore } from '../../src/store/fallback';
-import { RedisStore, type RedisStoreOptions } from '../../src/store/redis';
+import { CALLER_TIME, RedisStore, type RedisStoreOptions } from '../../src/store/redis';
 import { MemoryStore, type MailSlot, type MailStore, type ProblemNote } from '../../src/store/store';
 import { ManualClock } from '../helpers/manual-clock';
 import { deadPort } from '../helpers/ports';
@@ -52,7 +52,14 @@ describeWithRedis('RedisStore against a real redis-server', () => {
   /** `count` group stores of the group `group`, each on a connection of its own, as replicas have. */
   function openStores(count: number, options: Partial<RedisStoreOptions> = {}): MailStore[] {
     return Array.from({ length: count }, (_, index) => {
-      const store = new RedisStore({ url: server.url(), group: 'fleet', hostName: `host-${index}`, ...options });
+      // Counting in the times the tests pass, not Redis's clock.
+      const store = new RedisStore({
+        url: server.url(),
+        group: 'fleet',
+        hostName: `host-${index}`,
+        [CALLER_TIME]: true,
+        ...options,
+      } as RedisStoreOptions);
       opened.push(store);
       return store.openGroup('unused');
     });
@@ -138,6 +145,45 @@ describeWithRedis('RedisStore against a real redis-server', () => {
         0, 5000, 20_000, 40_000, 60_000, 80_000, 100_000, 120_000, 140_000, 160_000, 180_000,
       ]);
       expect(Math.max(...answers.map(([, slot]) => (slot.granted ? 0 : slot.retryInMs)))).toBe(15_000);
+    });
+  });
+
+  describe("Redis's clock", () => {
+    /** Stores of one group counting in Redis's clock, as they do by default. */
+    function openRealTimeStores(count: number): MailStore[] {
+      return Array.from({ length: count }, (_, index) => {
+        const store = new RedisStore({ url: server.url(), group: 'fleet', hostName: `host-${index}` });
+        opened.push(store);
+        return store.openGroup('unused');
+      });
+    }
+
+    test('clocks a minute behind and ten minutes ahead share one rate window as if they agreed', async () => {
+      const [behind, ahead] = openRealTimeStores(2);
+      const limit = { mails: 6, perMs: MINUTE };
+      const answers: MailSlot[] = [];
+      for (let index = 0; index < 20; index++) {
+        answers.push(await behind!.takeMailSlot(limit, Date.now() - MINUTE));
+        answers.push(await ahead!.takeMailSlot(limit, Date.now() + 10 * MINUTE));
+      }
+      // Half the window at once, for the group; the next slot in about 20 s, whoever asks.
+      expect(answers.filter((slot) => slot.granted)).toHaveLength(3);
+      const waits = answers.slice(3).map((slot) => (slot.granted ? 0 : slot.retryInMs));
+      expect(Math.min(...waits)).toBeGreaterThan(0);
+      expect(Math.max(...waits)).toBeLessThanOrEqual(20_000);
+    });
+
+    test("a problem's window ends for each caller after the same wait, whatever its clock says", async () => {
+      const [ahead, onTime] = openRealTimeStores(2);
+      const aheadNow = Date.now() + 60 * MINUTE;
+      const first = await ahead!.noteProblem('a1b2c3d4e5f6', POLICY, aheadNow, 1);
+      expect(first).toMatchObject({ first: true });
+      expect(first.windowEndsAt - aheadNow).toBe(5 * MINUTE);
+      const now = Date.now();
+      const repeat = await onTime!.noteProblem('a1b2c3d4e5f6', POLICY, now, 1);
+      expect(repeat.first).toBe(false);
+      expect(repeat.windowEndsAt - now).toBeLessThanOrEqual(5 * MINUTE);
+      expect(repeat.windowEndsAt - now).toBeGreaterThan(4 * MINUTE);
     });
   });
 

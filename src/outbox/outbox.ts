@@ -658,8 +658,17 @@ export class Outbox {
     const merged: Job[] = [];
     for (let index = 1; index < this.jobs.length; index++) {
       const next = this.jobs[index];
-      // A batch whose problems the group has not been asked about waits to be asked: it may be held.
-      if (!next || next.rendered || next.busy || next.urgent || (next.firstsHere && !next.firstsAsked)) break;
+      // A batch whose problems the group has not been asked about waits to be asked (it may be
+      // held), unless the transport is closing and holds nothing back.
+      if (
+        !next ||
+        next.rendered ||
+        next.busy ||
+        next.urgent ||
+        (next.firstsHere && !next.firstsAsked && !this.closing)
+      ) {
+        break;
+      }
       const nextBytes = next.mailBytes;
       if (bytes + nextBytes > budget) break;
       bytes += nextBytes;

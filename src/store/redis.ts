@@ -56,6 +56,12 @@ export interface RedisStoreOptions {
   hostName?: string;
 }
 
+/**
+ * Set to `true` among the options, the scripts count in the times their callers pass instead of
+ * Redis's clock: for tests that drive time with a clock of their own. Not part of the public API.
+ */
+export const CALLER_TIME = Symbol('callerTime');
+
 const DEFAULT_KEY_PREFIX = 'wbm:';
 const DEFAULT_TIMEOUT_MS = 500;
 
@@ -82,11 +88,17 @@ const EXPIRY_MARGIN_MS = 60_000;
 
 /**
  * KEYS: the rate window's bucket (a hash of `tokens` and `at`), its recent mails (a list of
- * times, newest first). ARGV: now, mails, perMs, expiry. Returns `{1, 0}` for a slot taken,
+ * times, newest first). ARGV: now (empty: Redis's clock), mails, perMs, expiry. Returns `{1, 0}` for a slot taken,
  * `{0, retryInMs}` otherwise. The same policy as `RateLimiter`, whose numbers it reproduces.
  */
 const TAKE_MAIL_SLOT = `
 local now = tonumber(ARGV[1])
+if now == nil then
+  -- The group's clock: Redis's own, the same for every caller whatever its clock says.
+  redis.replicate_commands()
+  local time = redis.call('TIME')
+  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
 local mails = tonumber(ARGV[2])
 local perMs = tonumber(ARGV[3])
 local burst = math.max(1, math.floor(mails / 2))
@@ -129,12 +141,18 @@ return {1, 0}
 
 /**
  * KEYS: the problem's window (a hash of `endsAt`, `delayMs`, `repeated` and `count`), its hosts
- * (a HyperLogLog), the group's problems (a sorted set, least recently noted first). ARGV: now,
- * delayMs, maxDelayMs, count, host, most problems tracked, expiry margin. Returns
- * `{first, windowEndsAt}`. The same policy as `Renotify`.
+ * (a HyperLogLog), the group's problems (a sorted set, least recently noted first). ARGV: now
+ * (empty: Redis's clock), delayMs, maxDelayMs, count, host, most problems tracked, expiry margin.
+ * Returns `{first, msUntilWindowEnds}`. The same policy as `Renotify`.
  */
 const NOTE_PROBLEM = `
 local now = tonumber(ARGV[1])
+if now == nil then
+  -- The group's clock: Redis's own, the same for every caller whatever its clock says.
+  redis.replicate_commands()
+  local time = redis.call('TIME')
+  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
 local delayMs = tonumber(ARGV[2])
 local maxDelayMs = tonumber(ARGV[3])
 local count = tonumber(ARGV[4])
@@ -187,7 +205,7 @@ if excess > 0 then
   end
 end
 if redis.call('PTTL', KEYS[3]) < ttl then redis.call('PEXPIRE', KEYS[3], ttl) end
-return {first, endsAt}
+return {first, endsAt - now}
 `;
 
 /**
@@ -399,9 +417,9 @@ function messageOf(error: unknown): string {
  * twenty replicas mails like one. Each operation is one Lua script, atomic in Redis; every key it
  * writes expires once its state is no longer needed. An operation that cannot complete within
  * `timeoutMs` rejects with `code: 'ESTORE'`, and the transport goes on with its own limits.
- * Nothing connects until the first operation. The times are the callers' clocks, which NTP keeps
- * close: a caller whose clock is behind counts from the latest time the group has seen, and one
- * that is ahead by some seconds may send that much early.
+ * Nothing connects until the first operation. The windows are counted in Redis's own clock
+ * (`TIME`, Redis 5 or later), so that transports whose clocks disagree share them all the same;
+ * each caller is answered in durations, which it counts in its own clock.
  */
 export class RedisStore implements SharedStore {
   readonly #url: string | undefined;
@@ -410,6 +428,7 @@ export class RedisStore implements SharedStore {
   readonly #keyPrefix: string;
   readonly #timeoutMs: number;
   readonly #hostName: string;
+  readonly #callerTime: boolean;
   readonly #target: Target;
   readonly #ioredis: typeof import('ioredis') | undefined;
   #ownClient: Redis | undefined;
@@ -450,6 +469,7 @@ export class RedisStore implements SharedStore {
     this.#keyPrefix = resolveKeyPrefix(options.keyPrefix);
     this.#timeoutMs = resolveTimeout(options.timeoutMs);
     this.#hostName = resolveHostName(options.hostName);
+    this.#callerTime = (options as { [CALLER_TIME]?: unknown })[CALLER_TIME] === true;
   }
 
   openGroup(defaultGroup: string): MailStore {
@@ -459,6 +479,7 @@ export class RedisStore implements SharedStore {
     return new RedisGroupStore({
       prefix: `${this.#keyPrefix}{${group}}:`,
       hostName: this.#hostName,
+      callerTime: this.#callerTime,
       run: (command, keysAndArgs) => this.#run(command, keysAndArgs),
       release: () => this.#release(),
       describe: () => ({ ...this.toJSON(), group }),
@@ -619,6 +640,8 @@ interface GroupConnection {
   /** What the names of the group's keys begin with. */
   prefix: string;
   hostName: string;
+  /** Whether the scripts count in the callers' times instead of Redis's clock. */
+  callerTime: boolean;
   run(command: keyof typeof COMMANDS, keysAndArgs: string[]): Promise<[number, number]>;
   release(): Promise<void>;
   describe(): object;
@@ -642,7 +665,7 @@ class RedisGroupStore implements MailStore {
     const [granted, retryInMs] = await this.run('wbmTakeMailSlot', [
       `${this.#prefix}rate`,
       `${this.#prefix}sent`,
-      String(now),
+      this.#connection.callerTime ? String(now) : '',
       String(limit.mails),
       String(limit.perMs),
       String(limit.perMs + EXPIRY_MARGIN_MS),
@@ -665,11 +688,11 @@ class RedisGroupStore implements MailStore {
     checkPositiveInteger('policy.maxDelayMs', policy.maxDelayMs);
     checkPositiveInteger('count', count);
     const problem = `${this.#prefix}problem:${fingerprintId}`;
-    const [first, windowEndsAt] = await this.run('wbmNoteProblem', [
+    const [first, msUntilWindowEnds] = await this.run('wbmNoteProblem', [
       problem,
       `${problem}:hosts`,
       `${this.#prefix}problems`,
-      String(now),
+      this.#connection.callerTime ? String(now) : '',
       String(policy.delayMs),
       String(Math.max(policy.delayMs, policy.maxDelayMs)),
       String(count),
@@ -680,12 +703,13 @@ class RedisGroupStore implements MailStore {
     // An open window ends after now, and within the longest window.
     if (
       (first !== 0 && first !== 1) ||
-      windowEndsAt <= now ||
-      windowEndsAt > now + Math.max(policy.delayMs, policy.maxDelayMs)
+      msUntilWindowEnds <= 0 ||
+      msUntilWindowEnds > Math.max(policy.delayMs, policy.maxDelayMs)
     ) {
       throw outOfRange('a problem');
     }
-    return { first: first === 1, windowEndsAt };
+    // The end in the caller's time: however far its clock is from Redis's, it waits as long.
+    return { first: first === 1, windowEndsAt: now + msUntilWindowEnds };
   }
 
   async takeProblemCounts(fingerprintId: string): Promise<ProblemCounts> {
