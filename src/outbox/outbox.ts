@@ -852,7 +852,9 @@ export class Outbox {
         const parts = await this.options.render(entries, notices);
         if (generation === this.generation) next.rendered = { entries, parts, notices };
       } catch {
-        // Rendered again when its turn comes, where a failure surfaces as it always did.
+        // Rendered again when its turn comes, where a failure surfaces as it always did; the
+        // drops this render took are announced by that one.
+        this.announceLaterIfFirst(next);
       } finally {
         next.rendering = undefined;
         if (this.sending !== next) next.busy = false;
