@@ -87,18 +87,24 @@ const MAX_TRACKED_PROBLEMS = 1000;
 const EXPIRY_MARGIN_MS = 60_000;
 
 /**
+ * The time of a script: ARGV[1], the caller's, or when it is empty the group's clock, Redis's own,
+ * the same for every caller whatever its clock says.
+ */
+const NOW = `
+local now = tonumber(ARGV[1])
+if now == nil then
+  redis.replicate_commands()
+  local time = redis.call('TIME')
+  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end`;
+
+/**
  * KEYS: the rate window's bucket (a hash of `tokens` and `at`), its recent mails (a list of
  * times, newest first). ARGV: now (empty: Redis's clock), mails, perMs, expiry. Returns `{1, 0}` for a slot taken,
  * `{0, retryInMs}` otherwise. The same policy as `RateLimiter`, whose numbers it reproduces.
  */
 const TAKE_MAIL_SLOT = `
-local now = tonumber(ARGV[1])
-if now == nil then
-  -- The group's clock: Redis's own, the same for every caller whatever its clock says.
-  redis.replicate_commands()
-  local time = redis.call('TIME')
-  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-end
+${NOW}
 local mails = tonumber(ARGV[2])
 local perMs = tonumber(ARGV[3])
 local burst = math.max(1, math.floor(mails / 2))
@@ -146,13 +152,7 @@ return {1, 0}
  * Returns `{first, msUntilWindowEnds}`. The same policy as `Renotify`.
  */
 const NOTE_PROBLEM = `
-local now = tonumber(ARGV[1])
-if now == nil then
-  -- The group's clock: Redis's own, the same for every caller whatever its clock says.
-  redis.replicate_commands()
-  local time = redis.call('TIME')
-  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-end
+${NOW}
 local delayMs = tonumber(ARGV[2])
 local maxDelayMs = tonumber(ARGV[3])
 local count = tonumber(ARGV[4])
