@@ -9,7 +9,6 @@
 // Prints one JSON line.
 // Run with: node --expose-gc -r ts-node/register/transpile-only bench/hot-path-full-buffer.ts
 import winston from 'winston';
-import TransportStream from 'winston-transport';
 import { BufferedMailTransport, defaultLineFormat } from '../src';
 import {
   collectsBetweenRounds,
@@ -19,19 +18,13 @@ import {
   type RoundSubject,
   type SubjectFigures,
 } from './alternating-rounds';
-import { loadAverage, report } from './support';
+import { loadAverage, NoopTransport, report } from './support';
 
 const PREFILL = Number(process.env.WBM_BENCH_FULL_PREFILL ?? 50_000);
 const CALLS = Number(process.env.WBM_BENCH_FULL_CALLS ?? 20_000);
 const ROUNDS = Number(process.env.WBM_BENCH_FULL_ROUNDS ?? 12);
 const WARMUP_ROUNDS = 2;
 const ROUTES = ['/api/orders/:id', '/api/orders', '/api/users/:id/cart', '/health'] as const;
-
-class NoopTransport extends TransportStream {
-  override log(_info: unknown, next: () => void): void {
-    next();
-  }
-}
 
 /** One request log entry; `index` varies the fields as requests do. */
 function logRequest(logger: winston.Logger, index: number): void {

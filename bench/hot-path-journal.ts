@@ -9,22 +9,15 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import winston from 'winston';
-import TransportStream from 'winston-transport';
 import { BufferedMailTransport, defaultLineFormat } from '../src';
 import { pairedRatio, runAlternatingRounds, type RoundSubject, type SubjectFigures } from './alternating-rounds';
-import { loadAverage, report } from './support';
+import { loadAverage, NoopTransport, report } from './support';
 
 const CALLS = Number(process.env.WBM_BENCH_JOURNAL_CALLS ?? 20_000);
 const ROUNDS = Number(process.env.WBM_BENCH_JOURNAL_ROUNDS ?? 10);
 const TURN = 100;
 const GROWTH_ENTRIES = 100_000;
 const ROUTES = ['/api/orders/:id', '/api/orders', '/api/users/:id/cart', '/health'] as const;
-
-class NoopTransport extends TransportStream {
-  override log(_info: unknown, next: () => void): void {
-    next();
-  }
-}
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 

@@ -14,7 +14,7 @@ import nodemailer from 'nodemailer';
 import winston from 'winston';
 import TransportStream from 'winston-transport';
 import { BufferedMailTransport, defaultLineFormat, type MailMessage } from '../src';
-import { loadAverage, report } from './support';
+import { loadAverage, NoopTransport, report } from './support';
 
 const ENTRIES = 20_000;
 const CAPACITY = 100;
@@ -40,12 +40,6 @@ async function logEntriesInTurns(transport: TransportStream): Promise<void> {
   for (let index = 0; index < ENTRIES; index++) {
     logger.info(`Info index = ${index}`);
     if (index % CAPACITY === CAPACITY - 1) await new Promise((resolve) => setImmediate(resolve));
-  }
-}
-
-class NoopTransport extends TransportStream {
-  override log(_info: unknown, next: () => void): void {
-    next();
   }
 }
 

@@ -17,7 +17,7 @@ import TransportStream from 'winston-transport';
 import { BufferedMailTransport, defaultLineFormat } from '../src';
 import { startLocalSmtpServer, type LocalSmtpServer } from '../src/local-smtp-server';
 import { summariseProfile, type ProfileSummary, type TimeWindow, type Weighed } from './cpu-profile';
-import { loadAverage } from './support';
+import { loadAverage, NoopTransport } from './support';
 
 interface Row {
   measure: string;
@@ -51,12 +51,6 @@ const seconds = (value: number) => `${(value / 1000).toFixed(1)} s`;
 const mb = (value: number) => `${value.toFixed(1)} MiB`;
 const count = (value: number) => value.toLocaleString('en');
 const bytes = (value: number) => `${count(value)} bytes (${(value / MiB).toFixed(2)} MiB)`;
-
-class NoopTransport extends TransportStream {
-  override log(_info: unknown, next: () => void): void {
-    next();
-  }
-}
 
 const nullStream = () =>
   new Writable({

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { BufferedMailTransport, type BufferedMailTransportOptions } from '../src';
+import TransportStream from 'winston-transport';
 import type { ServerMessage } from './smtp-server-process';
 
 /** One mail as the server process summarised it. */
@@ -180,3 +181,10 @@ export function report(result: object): void {
 }
 
 export const round1 = (value: number): number => Math.round(value * 10) / 10;
+
+/** The reference of the logging-path rows: a transport that takes each entry and keeps nothing. */
+export class NoopTransport extends TransportStream {
+  override log(_info: unknown, next: () => void): void {
+    next();
+  }
+}
