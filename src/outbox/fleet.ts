@@ -136,35 +136,30 @@ export class Fleet {
   }
 
   /**
-   * For a mail sent at once because of problems this process saw first, when another transport
-   * of the group already mailed every one of them within its window: the time that window ends,
-   * when the occurrences here are due as repeats. Undefined when the mail goes now. Asks the
-   * store first.
+   * For a mail sent at once because of a problem this process saw first, when another transport
+   * of the group already mailed it within its window: the time that window ends, when the
+   * occurrences here are due as repeats. Undefined when the mail goes now. Asks the store first.
    */
-  async repeatsUntil(fingerprints: readonly string[]): Promise<number | undefined> {
+  async repeatsUntil(fingerprint: string): Promise<number | undefined> {
     const policy = this.#options.renotify;
     if (policy === undefined) return undefined;
     await this.addCounts();
-    // No window ends later than the longest one from now, whatever a store answers.
+    const answer = this.#firstAnswers.get(fingerprint);
+    this.#firstAnswers.delete(fingerprint);
+    // No window ends later than the longest one from now, whatever a store answers; without an
+    // answer (forgotten, or counted while the store was not asked) the mail goes.
     const latest = this.#options.clock.now() + Math.max(policy.delayMs, policy.maxDelayMs);
-    let until: number | undefined;
-    for (const fingerprint of fingerprints) {
-      const answer = this.#firstAnswers.get(fingerprint);
-      this.#firstAnswers.delete(fingerprint);
-      // No answer (forgotten, or counted while the store was not asked): the mail goes.
-      if (answer === undefined || answer.first || answer.windowEndsAt > latest) return undefined;
-      until = until === undefined ? answer.windowEndsAt : Math.min(until, answer.windowEndsAt);
-    }
-    return until;
+    if (answer === undefined || answer.first || answer.windowEndsAt > latest) return undefined;
+    return answer.windowEndsAt;
   }
 
   /**
    * What a mail says about its problems beyond this process: for each problem of `entries` that
    * the group saw on more than one host since it was last reported, how often and on how many
-   * hosts. Reads and resets those counts; not those of `firsts`, the problems this mail is the
-   * first about, which the next mail about them reports.
+   * hosts. Reads and resets those counts; not those of `first`, the problem this mail is the
+   * first about, which the next mail about it reports.
    */
-  async problemNotices(entries: readonly CapturedEntry[], firsts: readonly string[]): Promise<ProblemNotices> {
+  async problemNotices(entries: readonly CapturedEntry[], first: string | undefined): Promise<ProblemNotices> {
     const none: ProblemNotices = { notices: [], reported: () => undefined };
     if (this.#options.renotify === undefined) return none;
     const problems = new Map<string, { message: string; count: number }>();
@@ -182,7 +177,7 @@ export class Fleet {
       if (problem) problem.count++;
       else problems.set(fingerprint, { message: entry.message, count: 1 });
     }
-    for (const fingerprint of firsts) problems.delete(fingerprint);
+    if (first !== undefined) problems.delete(first);
     if (problems.size === 0) return none;
     await this.addCounts();
     const mostFrequent = [...problems].sort((a, b) => b[1].count - a[1].count).slice(0, MAX_COUNTED_PER_MAIL);

@@ -115,12 +115,12 @@ interface Job {
   /** Being rendered or sent: nothing may be dropped from it or merged into it. */
   busy: boolean;
   /**
-   * The problems this mail goes at once for, which this process saw first: when another
-   * transport of the group already mailed them, the mail waits as their repeats.
+   * The problem this mail goes at once for, which this process saw first: when another transport
+   * of the group already mailed it, the mail waits as its repeats.
    */
-  firstsHere: string[] | undefined;
-  /** Whether the group was asked about `firstsHere`. */
-  firstsAsked: boolean;
+  firstHere: string | undefined;
+  /** Whether the group was asked about `firstHere`. */
+  firstAsked: boolean;
   /** Rendered ahead while the mail before it is on the wire; settles once it is rendered. */
   rendering: Promise<void> | undefined;
   /** Rendered, or being rendered, ahead of its turn. */
@@ -415,8 +415,8 @@ export class Outbox {
       spooled: undefined,
       origins: origin === undefined ? [] : [origin],
       busy: false,
-      firstsHere: firstHere !== undefined && !urgent ? [firstHere] : undefined,
-      firstsAsked: false,
+      firstHere: urgent ? undefined : firstHere,
+      firstAsked: false,
       rendering: undefined,
       renderedAhead: false,
     });
@@ -521,7 +521,7 @@ export class Outbox {
         this.complete(head);
         continue;
       }
-      if (head.firstsHere !== undefined && !head.firstsAsked) {
+      if (head.firstHere !== undefined && !head.firstAsked) {
         // The group was asked: whatever it answered, the queue may have moved meanwhile.
         await this.holdIfRepeats(head, generation);
         continue;
@@ -569,17 +569,17 @@ export class Outbox {
   }
 
   /**
-   * The job goes at once for problems this process saw first: when another transport of the
-   * group already mailed each of them, its entries go back into the buffer and wait for the end
-   * of that transport's window, as repeats. Never while a flush waits for it.
+   * The job goes at once for a problem this process saw first: when another transport of the
+   * group already mailed it, its entries go back into the buffer and wait for the end of that
+   * transport's window, as repeats. Never while a flush waits for it.
    */
   private async holdIfRepeats(job: Job, generation: number): Promise<void> {
     const { fleet, renotify, isTrigger } = this.options;
-    const firsts = job.firstsHere;
-    job.firstsAsked = true;
-    if (fleet === undefined || renotify === undefined || firsts === undefined) return;
+    const problem = job.firstHere;
+    job.firstAsked = true;
+    if (fleet === undefined || renotify === undefined || problem === undefined) return;
     if (this.closing || job.urgent || job.rendered || this.awaited(job)) return;
-    const answer = await this.unlessWoken(fleet.repeatsUntil(firsts), undefined);
+    const answer = await this.unlessWoken(fleet.repeatsUntil(problem), undefined);
     const until = answer?.value;
     if (generation !== this.generation || until === undefined) return;
     const now = this.options.clock.now();
@@ -587,10 +587,7 @@ export class Outbox {
       return;
     }
     const entries = liveEntries(job);
-    const problems = new Set(firsts);
-    const repeats = entries.map(
-      (entry) => !entry.crash && isTrigger(entry) && problems.has(renotify.fingerprint(entry)),
-    );
+    const repeats = entries.map((entry) => !entry.crash && isTrigger(entry) && renotify.fingerprint(entry) === problem);
     this.jobs = this.jobs.filter((candidate) => candidate !== job);
     this.queuedBytes -= job.bytes;
     this.queuedEntries -= job.held;
@@ -639,8 +636,8 @@ export class Outbox {
       spooled: mail,
       origins: [],
       busy: false,
-      firstsHere: undefined,
-      firstsAsked: false,
+      firstHere: undefined,
+      firstAsked: false,
       rendering: undefined,
       renderedAhead: false,
     };
@@ -665,7 +662,7 @@ export class Outbox {
         next.rendered ||
         next.busy ||
         next.urgent ||
-        (next.firstsHere && !next.firstsAsked && !this.closing)
+        (next.firstHere !== undefined && !next.firstAsked && !this.closing)
       ) {
         break;
       }
@@ -751,7 +748,7 @@ export class Outbox {
         // A crash mail and the mails of a shutdown do not wait for the group's counts, which
         // stay in the store for the next mail about the problem.
         if (fleet && !job.urgent && !job.spooled && !this.closing) {
-          const answer = await this.unlessWoken(fleet.problemNotices(entries, job.firstsHere ?? []), undefined);
+          const answer = await this.unlessWoken(fleet.problemNotices(entries, job.firstHere), undefined);
           if (generation !== this.generation) return;
           // Woken by a crash entry or a close: back to the queue, which sends what comes first now;
           // the counts taken meanwhile wait for the next mail about their problems.
