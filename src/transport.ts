@@ -5,7 +5,7 @@ import { inspect, type InspectOptionsStylized } from 'node:util';
 // which then would not compile for users without `esModuleInterop`.
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the one form that compiles in every setup
 import TransportStream = require('winston-transport');
-import { nextTurn, systemClock } from './clock';
+import { nextTurn, systemClock, type Clock } from './clock';
 import { unwatchExit, watchExit, type ExitAware } from './exit-hook';
 import type { RedactionError } from './capture/redact';
 import { FORMATTED, redactedFormat } from './capture/redacted-format';
@@ -125,7 +125,6 @@ export class BufferedMailTransport extends TransportStream {
   readonly #mailer: Mailer;
   readonly #journal: Journal | undefined;
   /** The state shared with the transports of the same group, when the `store` option is set. */
-  readonly #store: MailStore | undefined;
   readonly #fleet: Fleet | undefined;
   readonly #secrets: RedactionForms;
   // What the exit handling calls; closures, so that they are no methods a user could call.
@@ -199,8 +198,7 @@ export class BufferedMailTransport extends TransportStream {
     const journal = settings.journal && settings.spoolDir ? this.openJournal(settings.spoolDir) : undefined;
     this.#journal = journal;
     const clock = settings.clock ?? systemClock;
-    const store = this.openStore(settings);
-    this.#store = store;
+    const store = this.openStore(settings, clock);
     const fleet =
       store &&
       new Fleet({
@@ -434,13 +432,8 @@ export class BufferedMailTransport extends TransportStream {
    * on closing on its own, and keeps no process alive after that.
    */
   #closeStore(): Promise<void> {
-    const fleet = this.#fleet;
-    const store = this.#store;
-    if (fleet === undefined || store === undefined) return Promise.resolve();
-    const closed = fleet.addCounts().then(() => {
-      fleet.stop();
-      return store.close();
-    });
+    if (this.#fleet === undefined) return Promise.resolve();
+    const closed = this.#fleet.close();
     let timer: NodeJS.Timeout | undefined;
     return Promise.race([
       closed,
@@ -452,12 +445,12 @@ export class BufferedMailTransport extends TransportStream {
   }
 
   /** The group's shared state, answered from this process's own while the store cannot answer. */
-  private openStore(settings: ResolvedOptions): MailStore | undefined {
+  private openStore(settings: ResolvedOptions, clock: Clock): MailStore | undefined {
     const { store } = settings;
     if (store === undefined) return undefined;
     const group = new ReopeningGroup(store, groupFromRecipients(settings.to));
     return new FallbackStore(group, new MemoryStore(), {
-      clock: settings.clock ?? systemClock,
+      clock,
       onFallback: (error) =>
         this.warn({
           context:

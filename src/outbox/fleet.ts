@@ -217,9 +217,12 @@ export class Fleet {
     this.#unreported.set(fingerprint, counts);
   }
 
-  /** Stops counting; what was counted and not yet added is let go. */
-  stop(): void {
-    this.#options.clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
+  /**
+   * Adds what was counted to the group's counts, then closes the store; counting again later
+   * opens it again.
+   */
+  async close(): Promise<void> {
+    await this.addCounts();
+    await this.#options.store.close();
   }
 }
