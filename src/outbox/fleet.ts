@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { nextTurn, type Clock, type TimerHandle } from '../clock';
 import type { CapturedEntry } from '../entry';
+import { firstLineOf } from '../render/subject';
 import type { RateLimitOptions } from '../options';
 import type { MailSlot, MailStore, ProblemCounts, ProblemNote } from '../store/store';
 import type { RenotifyPolicy } from './renotify';
@@ -14,7 +15,6 @@ export const TALLY_INTERVAL_MS = 1000;
 const MAX_TALLIED = 1000;
 // Problems a mail asks the shared counts of, at most: the most frequent in it.
 const MAX_COUNTED_PER_MAIL = 20;
-const MAX_PROBLEM_CHARS = 100;
 const SLICE_MS = 2;
 
 interface Tally {
@@ -26,11 +26,6 @@ interface Tally {
 /** The name of a problem in the shared store: short, and free of any text of the entry. */
 function problemId(fingerprint: string): string {
   return createHash('sha256').update(fingerprint).digest('hex').slice(0, 32);
-}
-
-function problemName(message: string): string {
-  const line = message.replace(/\s+/g, ' ').trim();
-  return line.length > MAX_PROBLEM_CHARS ? `${line.slice(0, MAX_PROBLEM_CHARS - 1)}…` : line;
 }
 
 /** What a mail says about the group's counts of its problems. */
@@ -198,7 +193,7 @@ export class Fleet {
     return {
       notices: shown.map(
         ({ message, counts }) =>
-          `The hosts sharing this mail's store saw "${problemName(message)}" ${counts.count.toLocaleString('en-US')} times on ${counts.hosts.toLocaleString('en-US')} hosts since it was last reported; each host mails its own entries.`,
+          `The hosts sharing this mail's store saw "${firstLineOf(message)}" ${counts.count.toLocaleString('en-US')} times on ${counts.hosts.toLocaleString('en-US')} hosts since it was last reported; each host mails its own entries.`,
       ),
       reported: () => {
         for (const { fingerprint, counts } of shown) {
