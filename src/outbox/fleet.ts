@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { nextTurn, type Clock, type TimerHandle } from '../clock';
 import type { CapturedEntry } from '../entry';
+import { formatCount } from '../render/line';
 import { firstLineOf } from '../render/subject';
 import type { RateLimitOptions } from '../options';
 import type { MailSlot, MailStore, ProblemCounts, ProblemNote } from '../store/store';
@@ -193,7 +194,7 @@ export class Fleet {
     return {
       notices: shown.map(
         ({ message, counts }) =>
-          `The hosts sharing this mail's store saw "${firstLineOf(message)}" ${counts.count.toLocaleString('en-US')} times on ${counts.hosts.toLocaleString('en-US')} hosts since it was last reported; each host mails its own entries.`,
+          `The hosts sharing this mail's store saw "${firstLineOf(message)}" ${formatCount(counts.count)} times on ${formatCount(counts.hosts)} hosts since it was last reported; each host mails its own entries.`,
       ),
       reported: () => {
         for (const { fingerprint, counts } of shown) {
