@@ -69,11 +69,6 @@ export class Fleet {
     this.#options = options;
   }
 
-  /** Whether problems are shared: re-notification is on. */
-  get sharesProblems(): boolean {
-    return this.#options.renotify !== undefined;
-  }
-
   /** Takes a slot of the group's rate window. */
   takeMailSlot(limit: Readonly<RateLimitOptions>, nowMs: number): Promise<MailSlot> {
     return this.#options.store.takeMailSlot(limit, nowMs);
