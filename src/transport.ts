@@ -219,8 +219,8 @@ export class BufferedMailTransport extends TransportStream {
       },
       clock,
       mailer: {
-        send: (message, encodings) =>
-          mailer.send(message, encodings).then((info) => {
+        send: (message, encodings, onWritten) =>
+          mailer.send(message, encodings, onWritten).then((info) => {
             const threadKey = this.sendingThreads.get(message);
             const messageId = info.messageId ?? message.messageId;
             if (threadKey !== undefined && messageId !== undefined) this.threads.confirm(threadKey, messageId);

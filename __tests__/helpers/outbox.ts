@@ -43,7 +43,9 @@ export class ScriptedMailer {
   private readonly sendWaiters: Array<() => void> = [];
   private readonly releaseWaiters: Array<() => void> = [];
 
-  send(message: MailMessage): Promise<{ messageId?: string }> {
+  /** Calls `onWritten` on the next turn, as the mail layer does for a transporter that cannot tell. */
+  send(message: MailMessage, _encodings?: unknown, onWritten?: () => void): Promise<{ messageId?: string }> {
+    if (onWritten) setImmediate(onWritten);
     return new Promise((resolve, reject) => {
       const settle = (outcome: () => void) => () => {
         const index = this.sends.indexOf(pending);

@@ -23,8 +23,12 @@ export interface Mailer {
    * Sends one message; resolves once the server accepted it. Rejects with the transporter's
    * error, or with an `EABORT` error (see `isAborted`) when `abort()` or `close()` ended it.
    */
-  /** `encodings` names how the text and HTML parts are encoded, when the renderer measured them. */
-  send(message: MailMessage, encodings?: PartEncodings): Promise<SentInfo>;
+  /**
+   * `encodings` names how the text and HTML parts are encoded, when the renderer measured them.
+   * `onWritten` is called once the whole message is on its way to the server, while its answer is
+   * awaited; with a user's transporter, which cannot tell, on the turn after it was called.
+   */
+  send(message: MailMessage, encodings?: PartEncodings, onWritten?: () => void): Promise<SentInfo>;
   /**
    * Ends every send in progress at once: each rejects with `EABORT`, and an SMTP connection
    * carrying one is destroyed on the spot (no QUIT, no waiting for the server), so nothing more of
@@ -242,6 +246,8 @@ class SmtpMailer implements Mailer {
   readonly #tlsMode: TlsMode;
   readonly #tokens: TokenSource | undefined;
   readonly #watcher: TokenWatcher | undefined;
+  /** What to call once a message is written, by the signal of its send. */
+  readonly #onWritten = new WeakMap<AbortSignal, () => void>();
 
   constructor(smtp: ResolvedSmtpOptions, watcher: TokenWatcher | undefined) {
     const auth = smtp.auth;
@@ -254,16 +260,18 @@ class SmtpMailer implements Mailer {
     this.#tlsMode = smtp.secure ? 'implicit' : 'starttls';
   }
 
-  send(message: MailMessage, encodings?: PartEncodings): Promise<SentInfo> {
+  send(message: MailMessage, encodings?: PartEncodings, onWritten?: () => void): Promise<SentInfo> {
     const transporter = (this.#transporter ??= this.#createTransporter());
     return this.#sends.run(
       // The signal makes nodemailer's pool drop the message from its queue, or close the
       // connection that is sending it.
-      (signal) =>
-        this.#renewingToken(
+      (signal) => {
+        if (onWritten) this.#onWritten.set(signal, onWritten);
+        return this.#renewingToken(
           () => transporter.sendMail({ ...streamedContent(message, encodings), signal }),
           signal,
-        ).then(infoOf),
+        ).then(infoOf);
+      },
       'Message sending aborted: the connection was closed',
     );
   }
@@ -316,6 +324,19 @@ class SmtpMailer implements Mailer {
 
   #createTransporter(options: SMTPPoolOptions = this.#options): Transporter {
     const transporter = nodemailer.createTransport(options);
+    transporter.use('stream', (mail, done) => {
+      const signal = mail.data.signal;
+      const onWritten = signal && this.#onWritten.get(signal);
+      if (onWritten) {
+        this.#onWritten.delete(signal);
+        mail.message.processFunc((output) => {
+          // The end of the message: the connection writes the final dot in this turn, then waits.
+          output.once('end', () => setImmediate(onWritten));
+          return output;
+        });
+      }
+      done();
+    });
     // A failure of the pool also fails the sendMail() it belongs to, which is where it is reported;
     // left without a listener, this event would crash the process.
     transporter.on('error', () => undefined);
@@ -337,11 +358,12 @@ class CustomMailer implements Mailer {
     this.#transporter = transporter;
   }
 
-  send(message: MailMessage): Promise<SentInfo> {
-    return this.#sends.run(
-      () => Promise.resolve(this.#transporter.sendMail(message)).then(infoOf),
-      'Message sending aborted: the transporter may still send it',
-    );
+  send(message: MailMessage, _encodings?: PartEncodings, onWritten?: () => void): Promise<SentInfo> {
+    return this.#sends.run(() => {
+      const sent = Promise.resolve(this.#transporter.sendMail(message)).then(infoOf);
+      if (onWritten) setImmediate(onWritten);
+      return sent;
+    }, 'Message sending aborted: the transporter may still send it');
   }
 
   // The user's transporter has no means to stop a send: abandoning the promise is all there is.

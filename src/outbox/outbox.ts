@@ -773,10 +773,9 @@ export class Outbox {
       let failed = false;
       try {
         if (this.options.journal && !job.spooled) this.options.journal.markSending(this.partEntries(job));
-        const sent = mailer.send(this.options.toMessage(part), part.transferEncodings);
-        // After nodemailer has begun the conversation: the render then fills the waits for the server.
-        void nextTurn().then(() => this.renderAhead(job, generation));
-        info = await sent;
+        info = await mailer.send(this.options.toMessage(part), part.transferEncodings, () =>
+          this.renderAhead(job, generation),
+        );
       } catch (error) {
         failed = true;
         failure = error;

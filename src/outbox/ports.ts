@@ -20,7 +20,12 @@ export interface RenderedPart {
 
 /** What the outbox needs from the mail layer. */
 export interface OutboxMailer {
-  send(message: MailMessage, encodings?: PartEncodings): Promise<{ messageId?: string }>;
+  /**
+   * Sends one message. `onWritten` is called once all of it is on its way to the server, while
+   * its answer is awaited: the time to prepare the next one. It is not called for a send that
+   * fails before.
+   */
+  send(message: MailMessage, encodings?: PartEncodings, onWritten?: () => void): Promise<{ messageId?: string }>;
   /** Ends the conversation in progress at once; the send in progress rejects. */
   abort(): void;
   /** Nothing waits: let go of the connection so that it keeps no process alive. */
