@@ -143,6 +143,26 @@ describe('ThreadBook', () => {
     expect(threads.headersFor('b').inReplyTo).toBeUndefined();
   });
 
+  test('with the default random bytes, Message-IDs and Thread-Index GUIDs never repeat, across many threads', () => {
+    const threads = new ThreadBook({ from: 'app@example.com', maxThreads: 5000 });
+    const ids = new Set<string>();
+    const guids = new Set<string>();
+    for (let index = 0; index < 3000; index++) {
+      const { messageId, headers } = threads.headersFor(`thread-${index % 1500}`);
+      ids.add(messageId);
+      const guid = Buffer.from(headers['Thread-Index'] ?? '', 'base64')
+        .subarray(6, 22)
+        .toString('hex');
+      guids.add(`${index % 1500} ${guid}`);
+      expect(messageId).toMatch(new RegExp(`^<wbm\\.thread-${index % 1500}\\.[0-9a-f]{24}@example\\.com>$`));
+    }
+
+    expect(ids.size).toBe(3000);
+    // One GUID per thread, the same for each of its mails.
+    expect(guids.size).toBe(1500);
+    expect(new Set([...guids].map((entry) => entry.split(' ')[1])).size).toBe(1500);
+  });
+
   test('refuses a maxThreads that is not a positive integer', () => {
     expect(() => new ThreadBook({ from: 'a@b.c', maxThreads: 0 })).toThrow(
       new RangeError('Expected `maxThreads` to be a positive integer, got `0`'),

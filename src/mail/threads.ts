@@ -36,7 +36,7 @@ export interface ThreadBookOptions {
   now?: () => number;
   /**
    * Random bytes for Message-IDs and `Thread-Index`, replaced in tests.
-   * @default crypto.randomBytes
+   * @default `crypto.randomBytes`, asked for a few kilobytes at a time
    */
   randomBytes?: (size: number) => Buffer;
 }
@@ -49,6 +49,21 @@ const MAX_TOPIC_CHARS = 200;
 const MAX_MESSAGE_ID_CHARS = 250;
 const RANDOM_ID_BYTES = 12;
 const GUID_BYTES = 16;
+const RANDOM_POOL_BYTES = 4096;
+
+let randomPool = Buffer.alloc(0);
+let randomPoolOffset = 0;
+
+/** Random bytes cut from a few kilobytes asked of the system at once, as `crypto.randomUUID()` does. */
+function pooledRandomBytes(size: number): Buffer {
+  if (randomPoolOffset + size > randomPool.length) {
+    randomPool = randomBytes(Math.max(RANDOM_POOL_BYTES, size));
+    randomPoolOffset = 0;
+  }
+  const bytes = randomPool.subarray(randomPoolOffset, randomPoolOffset + size);
+  randomPoolOffset += size;
+  return bytes;
+}
 
 // Milliseconds between 1601-01-01, where a Windows FILETIME starts, and 1970-01-01.
 const FILETIME_EPOCH_OFFSET_MS = 11_644_473_600_000n;
@@ -157,7 +172,7 @@ export class ThreadBook {
     this.domain = messageDomain(options.from, options.hostname);
     this.#maxThreads = maxThreads;
     this.#now = options.now ?? Date.now;
-    this.#random = options.randomBytes ?? randomBytes;
+    this.#random = options.randomBytes ?? pooledRandomBytes;
   }
 
   /** The number of threads remembered. */

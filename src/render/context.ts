@@ -85,10 +85,25 @@ export function readProcessFacts(): ProcessFacts {
     env: process.env,
     cwd: safeRead(() => process.cwd(), ''),
     uptimeSeconds: () => process.uptime(),
-    memoryBytes: () => {
+    memoryBytes: readMemoryAtMostEverySecond(),
+  };
+}
+
+// Reading the figures costs tens of microseconds, more than the rest of a small mail's context;
+// mails that go one after the other within a second show the same figures.
+const MEMORY_READ_INTERVAL_MS = 1000;
+
+function readMemoryAtMostEverySecond(): () => { readonly rss: number; readonly heapUsed: number } {
+  let memory: { readonly rss: number; readonly heapUsed: number } | undefined;
+  let readAt = 0;
+  return () => {
+    const now = performance.now();
+    if (memory === undefined || now - readAt >= MEMORY_READ_INTERVAL_MS) {
       const { rss, heapUsed } = process.memoryUsage();
-      return { rss, heapUsed };
-    },
+      memory = { rss, heapUsed };
+      readAt = now;
+    }
+    return memory;
   };
 }
 
