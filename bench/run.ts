@@ -794,8 +794,9 @@ const STATIC_FINDINGS: Array<{ row: number; text: string }> = [
   is what the transport adds, and winston: the 20,000 calls of one loop hold the event loop before
   any mail can go, and winston's own work in them (the row's reference gives it) is part of the
   figure whatever transport it feeds. Without a rate limit the transport renders the next mail
-  while one is on the wire. Row 9c logs the same entries a batch a turn, so that mails go while
-  the application logs.`,
+  while one is on the wire: once nodemailer has written the whole message, while the server
+  works on its answer, which is when the process has nothing else to do. Row 9c logs the same
+  entries a batch a turn, so that mails go while the application logs.`,
   },
 ];
 
@@ -911,7 +912,8 @@ Hot-path figures of rows 1 and 2 are tinybench medians of samples of 1,000 calls
 three times, interleaved, and the median kept; row 1c runs in a process of its own, in rounds of
 20,000 calls alternating with the no-op transport, each after a full collection and ending with
 two scavenges (so that a round pays for copying all it keeps), and keeps the median of the
-per-round ratios; rows 6 and 9b are the median of 3 runs; memory is measured after full
+per-round ratios; row 6 is the median of 3 runs, rows 9b and 9c of 5 rounds after one untimed
+round, alternating which side goes first; memory is measured after full
 garbage collections. Event-loop delay is Node's \`monitorEventLoopDelay\` at 1 ms resolution: a
 value includes that 1 ms.
 
