@@ -111,6 +111,39 @@ describe("Mailer.send()'s onWritten on SMTP", () => {
   );
 
   test(
+    'is called once for a message sent on the second try, after the server refused the first token',
+    async () => {
+      const server = await startServer({
+        authMethods: ['XOAUTH2'],
+        acceptTokens: ['renewed-token'],
+        tokenRefusal: 'reply',
+      });
+      const tokens = ['first-token', 'renewed-token'];
+      const settings = resolveOptions({
+        smtp: {
+          host: server.host,
+          port: server.port,
+          tls: { ca: server.ca },
+          auth: { type: 'OAuth2', user: 'demo', accessToken: () => Promise.resolve(tokens.shift() ?? '') },
+        },
+        from: 'app@example.com',
+        to: 'ops@example.com',
+      });
+      const mailer = createMailer(settings);
+      mailers.push(mailer);
+      let calls = 0;
+
+      await mailer.send(message('after a renewal'), undefined, () => calls++);
+      await new Promise((resolve) => setImmediate(resolve));
+
+      expect(server.authAttempts.map((attempt) => attempt.accepted)).toEqual([false, true]);
+      expect(calls).toBe(1);
+      expect(server.mails.map((mail) => mail.parsed.text)).toEqual(['after a renewal\n']);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
     'is not called for a message the server refuses before it is written',
     async () => {
       const server = await startServer({

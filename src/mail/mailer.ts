@@ -266,7 +266,15 @@ class SmtpMailer implements Mailer {
       // The signal makes nodemailer's pool drop the message from its queue, or close the
       // connection that is sending it.
       (signal) => {
-        if (onWritten) this.#onWritten.set(signal, onWritten);
+        if (onWritten) {
+          // Kept for the send's second try with a renewed token, called for the first message written.
+          let called = false;
+          this.#onWritten.set(signal, () => {
+            if (called) return;
+            called = true;
+            onWritten();
+          });
+        }
         return this.#renewingToken(
           () => transporter.sendMail({ ...streamedContent(message, encodings), signal }),
           signal,
@@ -324,16 +332,20 @@ class SmtpMailer implements Mailer {
 
   #createTransporter(options: SMTPPoolOptions = this.#options): Transporter {
     const transporter = nodemailer.createTransport(options);
+    // Tells when a message has been written in full: the time to prepare the next one.
     transporter.use('stream', (mail, done) => {
-      const signal = mail.data.signal;
-      const onWritten = signal && this.#onWritten.get(signal);
-      if (onWritten) {
-        this.#onWritten.delete(signal);
-        mail.message.processFunc((output) => {
-          // The end of the message: the connection writes the final dot in this turn, then waits.
-          output.once('end', () => setImmediate(onWritten));
-          return output;
-        });
+      try {
+        const signal = mail.data.signal;
+        const onWritten = signal && this.#onWritten.get(signal);
+        if (onWritten) {
+          mail.message.processFunc((output) => {
+            // The connection writes the final dot in this turn, then waits for the answer.
+            output.once('end', () => setImmediate(onWritten));
+            return output;
+          });
+        }
+      } catch {
+        // The next mail is then prepared when its turn comes.
       }
       done();
     });
