@@ -144,6 +144,27 @@ describe("Mailer.send()'s onWritten on SMTP", () => {
   );
 
   test(
+    'that throws, fails neither the send nor the process',
+    async () => {
+      const server = await startServer();
+      const mailer = mailerFor(server);
+      let calls = 0;
+      const throwing = () => {
+        calls++;
+        throw new Error('hook failed');
+      };
+
+      await mailer.send(message('one'), undefined, throwing);
+      await mailer.send(message('two'), undefined, throwing);
+      await new Promise((resolve) => setImmediate(resolve));
+
+      expect(calls).toBe(2);
+      expect(server.mails.map((mail) => mail.parsed.text)).toEqual(['one\n', 'two\n']);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
     'is not called for a message the server refuses before it is written',
     async () => {
       const server = await startServer({

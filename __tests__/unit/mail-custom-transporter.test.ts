@@ -38,6 +38,24 @@ function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
 }
 
 describe("a user's transporter", () => {
+  test('onWritten is called on the turn after the transporter took the message, before it answers; one that throws changes nothing', async () => {
+    const { transporter, sends, called } = heldTransporter();
+    const mailer = createMailer({ transporter });
+    const events: string[] = [];
+
+    const sending = mailer.send(message, undefined, () => {
+      events.push(`written after ${sends.length} call`);
+      throw new Error('hook failed');
+    });
+    await called(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    events.push('answered');
+    sends[0]?.resolve({ messageId: '<1@example.com>' });
+
+    await expect(sending).resolves.toEqual({ messageId: '<1@example.com>' });
+    expect(events).toEqual(['written after 1 call', 'answered']);
+  });
+
   test('abort() rejects the pending send at once with EABORT, and calls nothing on the transporter', async () => {
     const { transporter, sends, called, closes } = heldTransporter();
     const mailer = createMailer({ transporter });

@@ -22,8 +22,6 @@ export interface Mailer {
   /**
    * Sends one message; resolves once the server accepted it. Rejects with the transporter's
    * error, or with an `EABORT` error (see `isAborted`) when `abort()` or `close()` ended it.
-   */
-  /**
    * `encodings` names how the text and HTML parts are encoded, when the renderer measured them.
    * `onWritten` is called once the whole message is on its way to the server, while its answer is
    * awaited; with a user's transporter, which cannot tell, on the turn after it was called.
@@ -209,6 +207,16 @@ class SendsInProgress {
   }
 }
 
+// A hook that throws in a later turn would end the host process; what it prepares is prepared
+// again when its turn comes.
+function callSafely(hook: () => void): void {
+  try {
+    hook();
+  } catch {
+    // Nothing was sent by it, nothing is lost.
+  }
+}
+
 function infoOf(info: unknown): SentInfo {
   if (typeof info !== 'object' || info === null) return {};
   try {
@@ -272,7 +280,7 @@ class SmtpMailer implements Mailer {
           this.#onWritten.set(signal, () => {
             if (called) return;
             called = true;
-            onWritten();
+            callSafely(onWritten);
           });
         }
         return this.#renewingToken(
@@ -373,7 +381,7 @@ class CustomMailer implements Mailer {
   send(message: MailMessage, _encodings?: PartEncodings, onWritten?: () => void): Promise<SentInfo> {
     return this.#sends.run(() => {
       const sent = Promise.resolve(this.#transporter.sendMail(message)).then(infoOf);
-      if (onWritten) setImmediate(onWritten);
+      if (onWritten) setImmediate(callSafely, onWritten);
       return sent;
     }, 'Message sending aborted: the transporter may still send it');
   }
