@@ -378,6 +378,28 @@ describeWithRedis('RedisStore against a real redis-server', () => {
       expect(elapsedMs).toBeLessThan(2000);
     });
 
+    test('a connection that closed but is not yet told so by ioredis is named unreachable, not an offline queue', async () => {
+      const client = new Redis(own.url(), { enableOfflineQueue: false, lazyConnect: true });
+      try {
+        await client.connect();
+        const store = new RedisStore({ client, group: 'fleet' });
+        opened.push(store);
+        const group = store.openGroup('unused');
+        await group.takeMailSlot({ mails: 6, perMs: MINUTE }, 0);
+        // The socket takes no more writes; ioredis learns of it only at its 'close' event.
+        client.stream.end();
+        expect(client.status).toBe('ready');
+
+        const error = await rejectionOf(group.takeMailSlot({ mails: 6, perMs: MINUTE }, 1));
+        expect(error.code).toBe('ESTORE');
+        expect(error.message).toMatch(
+          new RegExp(`^Redis at your client \\(127\\.0\\.0\\.1:${own.port}\\) is unreachable \\(connection closed\\)`),
+        );
+      } finally {
+        client.disconnect();
+      }
+    });
+
     test('with nothing listening, the first operation fails with ESTORE within timeoutMs', async () => {
       const store = new RedisStore({ url: `redis://127.0.0.1:${await deadPort()}`, timeoutMs: 1000 });
       opened.push(store);

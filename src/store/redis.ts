@@ -585,7 +585,11 @@ export class RedisStore implements SharedStore {
   }
 
   #explain(error: unknown): string {
-    const status = this.#ownClient?.status ?? this.#userClient?.status;
+    const client = this.#ownClient ?? this.#userClient;
+    // A connection the server has just closed can still be 'ready' while its socket no longer
+    // takes writes, which ioredis refuses with a message about its offline queue.
+    const status =
+      client?.status === 'ready' && client.stream !== undefined && !client.stream.writable ? 'closed' : client?.status;
     if (status !== undefined && status !== 'ready') {
       // For its own connection ioredis says only that it could not write: the reason is the
       // connection's last error, which the store listens for on its own connection only.
