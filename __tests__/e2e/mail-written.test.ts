@@ -31,6 +31,23 @@ function message(text: string): MailMessage {
   return { from: 'app@example.com', to: ['ops@example.com'], subject: 'written', text };
 }
 
+/** Reads a message to its end, records its text, and answers once `answerWhen()` resolves. */
+function receive(
+  stream: SMTPServerDataStream,
+  callback: () => void,
+  texts: string[],
+  answerWhen: () => unknown = () => undefined,
+): void {
+  const chunks: Buffer[] = [];
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+  stream.once('end', () => {
+    void simpleParser(Buffer.concat(chunks))
+      .then((parsed) => texts.push(parsed.text ?? ''))
+      .then(answerWhen)
+      .then(() => callback());
+  });
+}
+
 /**
  * A STARTTLS + AUTH server that stops reading the message after its first chunk until
  * `readOn()`, and answers it only on `answer()`: what happened is recorded in `events`.
@@ -43,22 +60,12 @@ async function startPacedServer(events: string[]) {
   const server = await startServer({
     serverOptions: {
       onData(stream: SMTPServerDataStream, _session, callback) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
         stream.once('data', () => {
           stream.pause();
           midMessage.open();
           void readOn.promise.then(() => stream.resume());
         });
-        stream.once('end', () => {
-          void simpleParser(Buffer.concat(chunks))
-            .then((parsed) => texts.push(parsed.text ?? ''))
-            .then(() => answer.promise)
-            .then(() => {
-              events.push('server answers');
-              callback();
-            });
-        });
+        receive(stream, callback, texts, () => answer.promise.then(() => events.push('server answers')));
       },
     },
   });
@@ -201,15 +208,7 @@ describe('the transport over SMTP', () => {
       const server = await startServer({
         serverOptions: {
           onData(stream: SMTPServerDataStream, _session, callback) {
-            const chunks: Buffer[] = [];
-            stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-            stream.once('end', () => {
-              const first = texts.length === 0;
-              void simpleParser(Buffer.concat(chunks))
-                .then((parsed) => texts.push(parsed.text ?? ''))
-                .then(() => (first ? secondRendered.promise : undefined))
-                .then(() => callback());
-            });
+            receive(stream, callback, texts, () => (texts.length === 1 ? secondRendered.promise : undefined));
           },
         },
       });
