@@ -56,6 +56,18 @@ describe("a user's transporter", () => {
     expect(events).toEqual(['written after 1 call', 'answered']);
   });
 
+  test('onWritten is not called for a send the transporter has already refused', async () => {
+    const mailer = createMailer({
+      transporter: { sendMail: () => Promise.reject(Object.assign(new Error('refused'), { responseCode: 550 })) },
+    });
+    let calls = 0;
+
+    await expect(mailer.send(message, undefined, () => calls++)).rejects.toMatchObject({ responseCode: 550 });
+    await new Promise((resolve) => setImmediate(resolve));
+
+    expect(calls).toBe(0);
+  });
+
   test('abort() rejects the pending send at once with EABORT, and calls nothing on the transporter', async () => {
     const { transporter, sends, called, closes } = heldTransporter();
     const mailer = createMailer({ transporter });

@@ -381,7 +381,16 @@ class CustomMailer implements Mailer {
   send(message: MailMessage, _encodings?: PartEncodings, onWritten?: () => void): Promise<SentInfo> {
     return this.#sends.run(() => {
       const sent = Promise.resolve(this.#transporter.sendMail(message)).then(infoOf);
-      if (onWritten) setImmediate(callSafely, onWritten);
+      if (onWritten) {
+        let failed = false;
+        sent.catch(() => {
+          failed = true;
+        });
+        // A send that has already failed has nothing on its way.
+        setImmediate(() => {
+          if (!failed) callSafely(onWritten);
+        });
+      }
       return sent;
     }, 'Message sending aborted: the transporter may still send it');
   }
