@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { domainToASCII } from 'node:url';
 import addressparser from 'nodemailer/lib/addressparser';
+import { setMostRecent } from '../recent-map';
 
 /** The threading fields of one mail, for nodemailer's `messageId`, `inReplyTo`, `references` and `headers`. */
 export interface ThreadHeaders {
@@ -218,17 +219,8 @@ export class ThreadBook {
 
   /** The thread of `threadKey`, made the most recently used; a new one when it is not remembered. */
   #touch(threadKey: string): Thread {
-    let thread = this.#threads.get(threadKey);
-    if (thread !== undefined) {
-      this.#threads.delete(threadKey);
-    } else {
-      thread = this.#newThread();
-      if (this.#threads.size >= this.#maxThreads) {
-        const oldest = this.#threads.keys().next();
-        if (oldest.done !== true) this.#threads.delete(oldest.value);
-      }
-    }
-    this.#threads.set(threadKey, thread);
+    const thread = this.#threads.get(threadKey) ?? this.#newThread();
+    setMostRecent(this.#threads, threadKey, thread, this.#maxThreads);
     return thread;
   }
 

@@ -5,6 +5,7 @@ import type { CapturedEntry } from '../entry';
 import { formatCount } from '../render/line';
 import { firstLineOf } from '../render/subject';
 import type { RateLimitOptions } from '../options';
+import { setMostRecent } from '../recent-map';
 import type { MailSlot, MailStore, ProblemCounts, ProblemNote } from '../store/store';
 import type { RenotifyPolicy } from './renotify';
 
@@ -116,12 +117,7 @@ export class Fleet {
     await Promise.all(
       [...tally].map(async ([fingerprint, { count, firstHere }]) => {
         const note = await this.#options.store.noteProblem(problemId(fingerprint), policy, now, count);
-        if (!firstHere) return;
-        if (this.#firstAnswers.size >= MAX_TALLIED) {
-          const oldest = this.#firstAnswers.keys().next();
-          if (oldest.done !== true) this.#firstAnswers.delete(oldest.value);
-        }
-        this.#firstAnswers.set(fingerprint, note);
+        if (firstHere) setMostRecent(this.#firstAnswers, fingerprint, note, MAX_TALLIED);
       }),
     );
   }
@@ -181,7 +177,7 @@ export class Fleet {
           count: (unreported?.count ?? 0) + taken.count,
           hosts: Math.max(unreported?.hosts ?? 0, taken.hosts),
         };
-        this.#keepUnreported(fingerprint, counts);
+        setMostRecent(this.#unreported, fingerprint, counts, MAX_TALLIED);
         return { fingerprint, message, counts };
       }),
     );
@@ -197,15 +193,6 @@ export class Fleet {
         }
       },
     };
-  }
-
-  #keepUnreported(fingerprint: string, counts: ProblemCounts): void {
-    this.#unreported.delete(fingerprint);
-    if (this.#unreported.size >= MAX_TALLIED) {
-      const oldest = this.#unreported.keys().next();
-      if (oldest.done !== true) this.#unreported.delete(oldest.value);
-    }
-    this.#unreported.set(fingerprint, counts);
   }
 
   /**

@@ -1,3 +1,5 @@
+import { setMostRecent } from '../recent-map';
+
 /** When an entry of the trigger level may send a mail at once, and when its repeats are due. */
 export interface RenotifyPolicy {
   /** How long the repeats of a problem that just sent a mail wait for the next one, in milliseconds. */
@@ -39,15 +41,15 @@ export class Renotify {
     if (window !== undefined) {
       window.repeated = true;
       // Seen again: remembered as recent.
-      this.windows.delete(fingerprint);
-      this.windows.set(fingerprint, window);
+      setMostRecent(this.windows, fingerprint, window, MAX_TRACKED);
       return { send: false, dueAt: window.endsAt };
     }
-    if (this.windows.size >= MAX_TRACKED) {
-      const oldest = this.windows.keys().next();
-      if (oldest.done !== true) this.windows.delete(oldest.value);
-    }
-    this.windows.set(fingerprint, { endsAt: now + this.policy.delayMs, delayMs: this.policy.delayMs, repeated: false });
+    setMostRecent(
+      this.windows,
+      fingerprint,
+      { endsAt: now + this.policy.delayMs, delayMs: this.policy.delayMs, repeated: false },
+      MAX_TRACKED,
+    );
     return { send: true };
   }
 

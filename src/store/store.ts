@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { RateLimitOptions } from '../options';
 import { RateLimiter } from '../outbox/rate-limit';
 import { Renotify, type RenotifyPolicy } from '../outbox/renotify';
+import { setMostRecent } from '../recent-map';
 
 /** The answer to a request for a mail slot: granted now, or to be asked for again later. */
 export type MailSlot = { readonly granted: true } | { readonly granted: false; readonly retryInMs: number };
@@ -155,14 +156,8 @@ export class MemoryStore implements MailStore {
   }
 
   private addCount(fingerprintId: string, count: number): void {
-    const counted = (this.#counts.get(fingerprintId) ?? 0) + count;
     // Counted again: remembered as recent.
-    this.#counts.delete(fingerprintId);
-    if (this.#counts.size >= MAX_COUNTED) {
-      const oldest = this.#counts.keys().next();
-      if (oldest.done !== true) this.#counts.delete(oldest.value);
-    }
-    this.#counts.set(fingerprintId, counted);
+    setMostRecent(this.#counts, fingerprintId, (this.#counts.get(fingerprintId) ?? 0) + count, MAX_COUNTED);
   }
 }
 
