@@ -175,8 +175,6 @@ export class Outbox {
   private readonly mergedByRateLimit = new WeakSet<Job>();
   /** The bound that made entries drop last: the notice and the warning name it. */
   private dropLimit = 'maxBufferedBytes';
-  /** The problem of the trigger entry being accepted, when this process mails it at once. */
-  private firstHere: string | undefined;
   /** The job whose mail the pump is sending: a render ahead of it leaves it marked busy. */
   private sending: Job | undefined;
 
@@ -232,13 +230,14 @@ export class Outbox {
     const timed = this.options.flushIntervalMs !== undefined;
     const wasEmpty = timed && this.buffer.size === 0;
     const trigger = this.options.isTrigger(entry);
-    const repeatDueAt = trigger ? this.repeatDueAt(entry) : undefined;
+    const offer = trigger ? this.offerToRenotify(entry) : undefined;
+    const repeatDueAt = offer?.repeatDueAt;
     const dueBefore = repeatDueAt === undefined ? undefined : this.buffer.dueAt;
     // The time matters only to the interval, and only for the first entry of a batch.
     const batch = this.buffer.push(entry, wasEmpty ? this.options.clock.now() : 0, repeatDueAt, trigger);
     if (batch) {
       this.stopIntervalTimer();
-      this.enqueue(batch, entry.crash, undefined, trigger && !entry.crash ? this.firstHere : undefined);
+      this.enqueue(batch, entry.crash, undefined, offer?.firstHere);
     } else if (wasEmpty || (repeatDueAt !== undefined && this.buffer.dueAt !== dueBefore)) {
       this.startIntervalTimer();
     }
@@ -291,22 +290,21 @@ export class Outbox {
   }
 
   /**
-   * When `entry`, a trigger entry, is a repeat of a problem that mailed a moment ago, the latest time its batch is
-   * due; undefined for any other entry. Crash entries always mail at once.
+   * For `entry`, a trigger entry: when it is a repeat of a problem that mailed a moment ago, the
+   * latest time its batch is due; when it mails at once and a group shares the problems, its
+   * problem, which the group is asked about. Undefined for an entry that mails at once alone;
+   * crash entries always do.
    */
-  private repeatDueAt(entry: CapturedEntry): number | undefined {
-    const { renotify } = this.options;
+  private offerToRenotify(entry: CapturedEntry): { repeatDueAt?: number; firstHere?: string } | undefined {
+    const { renotify, fleet } = this.options;
     if (renotify === undefined || this.options.mode !== 'batch' || entry.crash) {
       return undefined;
     }
     const fingerprint = renotify.fingerprint(entry);
     const decision = renotify.policy.offer(fingerprint, this.options.clock.now());
-    const { fleet } = this.options;
-    if (fleet !== undefined) {
-      fleet.count(fingerprint, decision.send);
-      this.firstHere = decision.send ? fingerprint : undefined;
-    }
-    return decision.send ? undefined : decision.dueAt;
+    fleet?.count(fingerprint, decision.send);
+    if (!decision.send) return { repeatDueAt: decision.dueAt };
+    return fleet === undefined ? undefined : { firstHere: fingerprint };
   }
 
   /**
