@@ -1,7 +1,7 @@
-import { describeValue, expected } from './describe-value';
 import type { SecureVersion } from 'node:tls';
 import type { Format, TransformableInfo } from 'logform';
 import type { Clock } from './clock';
+import { describeValue, expected } from './describe-value';
 import { resolveRedaction, type Redaction, type RedactOption } from './capture/redact';
 import { resolveHeaders } from './mail/headers';
 import { resolveContext, type ContextOption } from './render/context';
@@ -907,7 +907,7 @@ function resolveStore(value: unknown): SharedStore | undefined {
       expected('store', "a shared store such as `new RedisStore({ url })` from 'winston-buffered-mail/redis'", value),
     );
   }
-  return value as unknown as SharedStore;
+  return store as SharedStore;
 }
 
 function resolveClock(value: unknown): Clock | undefined {

@@ -1,5 +1,5 @@
-import { describeValue, expected } from '../describe-value';
 import { types } from 'node:util';
+import { describeValue, expected } from '../describe-value';
 
 /** The text that replaces a redacted value unless `censor` names another. */
 export const DEFAULT_CENSOR = '[redacted]';
@@ -406,7 +406,7 @@ class RuleRedaction implements Redaction {
     // The transport's own spread copy: every enumerable key is its own, and for-in reads them
     // several times faster than a loop over Object.keys(). An entry that cannot be enumerated (a
     // revoked Proxy) throws here, and is replaced as a whole.
-    const plain = this.#rootPaths.length === 0 && this.#replacer === undefined;
+    const plain = this.redactTopPrimitive !== undefined;
     let index = 0;
     for (const key in info) {
       if (key === 'level') continue;

@@ -61,7 +61,7 @@ const TOKEN_ERROR_CODE = 'EOAUTH2';
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
-function describeKind(value: unknown): string {
+function describeToken(value: unknown): string {
   if (typeof value === 'string') return value === '' ? 'an empty string' : 'a string with control characters';
   return value === null ? '`null`' : `a value of type ${typeof value}`;
 }
@@ -109,7 +109,7 @@ class TokenSource {
         (token: unknown): [Error | null, string | undefined] => {
           if (typeof token !== 'string' || token === '' || CONTROL_CHARACTERS.test(token)) {
             return [
-              tokenError(`\`smtp.auth.accessToken\` returned ${describeKind(token)}, not an access token`),
+              tokenError(`\`smtp.auth.accessToken\` returned ${describeToken(token)}, not an access token`),
               undefined,
             ];
           }

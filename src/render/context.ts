@@ -93,8 +93,8 @@ export function readProcessFacts(): ProcessFacts {
 // mails that go one after the other within a second show the same figures.
 const MEMORY_READ_INTERVAL_MS = 1000;
 
-function readMemoryAtMostEverySecond(): () => { readonly rss: number; readonly heapUsed: number } {
-  let memory: { readonly rss: number; readonly heapUsed: number } | undefined;
+function readMemoryAtMostEverySecond(): ProcessFacts['memoryBytes'] {
+  let memory: ReturnType<ProcessFacts['memoryBytes']> | undefined;
   let readAt = 0;
   return () => {
     const now = performance.now();

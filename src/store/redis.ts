@@ -1,7 +1,7 @@
-import { describeValue } from '../describe-value';
 import { hostname } from 'node:os';
 import { inspect } from 'node:util';
 import type { Redis, RedisOptions } from 'ioredis';
+import { describeValue } from '../describe-value';
 import type { RateLimitOptions } from '../options';
 import type { RenotifyPolicy } from '../outbox/renotify';
 import {
